@@ -1,0 +1,204 @@
+"""The environment file: one Terraform variables file drives AWS and the local stack.
+
+`terraform/environments/<env>.tfvars.json` holds every capacity knob. Terraform reads it
+with `-var-file`; the local stack, the load tests and the reports read it through
+`load_environment`, which validates it once and names the field and the allowed values
+when something is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline import aws_limits as limits
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS_DIR = REPO_ROOT / "terraform" / "environments"
+
+
+class StreamMode(StrEnum):
+    PROVISIONED = "PROVISIONED"
+    ON_DEMAND = "ON_DEMAND"
+
+
+class BillingMode(StrEnum):
+    PROVISIONED = "PROVISIONED"
+    PAY_PER_REQUEST = "PAY_PER_REQUEST"
+
+
+class StartingPosition(StrEnum):
+    TRIM_HORIZON = "TRIM_HORIZON"
+    LATEST = "LATEST"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+Name = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")]
+MemoryMb = Annotated[int, Field(ge=128, le=10240)]
+TimeoutSeconds = Annotated[int, Field(ge=1, le=900)]
+# -1 = no reserved concurrency (Terraform's aws_lambda_function convention); 0 disables.
+ReservedConcurrency = Annotated[int, Field(ge=-1, le=limits.LAMBDA_ACCOUNT_CONCURRENCY)]
+
+
+class StreamConfig(_Strict):
+    name: Name
+    mode: StreamMode
+    shard_count: Annotated[int, Field(ge=1, le=limits.KINESIS_MAX_SHARDS_PER_STREAM)]
+    retention_hours: Annotated[int, Field(ge=24, le=8760)] = 24
+
+
+class IndexConfig(_Strict):
+    name: Name
+    read_capacity: Annotated[int, Field(ge=1, le=limits.DYNAMODB_MAX_TABLE_RCU)]
+    write_capacity: Annotated[int, Field(ge=1, le=limits.DYNAMODB_MAX_TABLE_WCU)]
+
+
+class AutoscalingConfig(_Strict):
+    enabled: bool = False
+    target_utilization: Annotated[int, Field(ge=20, le=90)] = 70
+    max_read_capacity: Annotated[int, Field(ge=1, le=limits.DYNAMODB_MAX_TABLE_RCU)] = 1000
+    max_write_capacity: Annotated[int, Field(ge=1, le=limits.DYNAMODB_MAX_TABLE_WCU)] = 1000
+
+
+class TableConfig(_Strict):
+    name: Name
+    billing_mode: BillingMode
+    read_capacity: Annotated[int, Field(ge=1, le=limits.DYNAMODB_MAX_TABLE_RCU)]
+    write_capacity: Annotated[int, Field(ge=1, le=limits.DYNAMODB_MAX_TABLE_WCU)]
+    type_index: IndexConfig
+    point_in_time_recovery: bool = True
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+
+
+class IngestConfig(_Strict):
+    """The consumer Lambda and its Kinesis event source mapping."""
+
+    batch_size: Annotated[int, Field(ge=1, le=10000)] = 100
+    maximum_batching_window_seconds: Annotated[int, Field(ge=0, le=300)] = 0
+    parallelization_factor: Annotated[int, Field(ge=1, le=10)] = 1
+    maximum_retry_attempts: Annotated[int, Field(ge=-1, le=10000)] = -1
+    bisect_batch_on_function_error: bool = False
+    maximum_record_age_seconds: Annotated[int, Field(ge=-1, le=604800)] = -1
+    starting_position: StartingPosition = StartingPosition.TRIM_HORIZON
+    memory_mb: MemoryMb = 512
+    timeout_seconds: TimeoutSeconds = 60
+    reserved_concurrency: ReservedConcurrency = -1
+
+    @model_validator(mode="after")
+    def _record_age_is_minus_one_or_at_least_60(self) -> IngestConfig:
+        age = self.maximum_record_age_seconds
+        if age != -1 and age < 60:
+            raise ValueError(
+                f"maximum_record_age_seconds must be -1 (forever) or 60..604800, got {age}"
+            )
+        return self
+
+
+class ApiConfig(_Strict):
+    """The read API Lambda and its HTTP API route throttling."""
+
+    memory_mb: MemoryMb = 256
+    timeout_seconds: Annotated[int, Field(ge=1, le=30)] = 10
+    reserved_concurrency: ReservedConcurrency = -1
+    throttling_rate_limit: Annotated[float, Field(gt=0, le=limits.APIGW_ACCOUNT_RATE)] = 1000
+    throttling_burst_limit: Annotated[int, Field(ge=0, le=limits.APIGW_ACCOUNT_BURST)] = 500
+    auth_type: Literal["NONE", "AWS_IAM", "JWT"] = "NONE"
+    jwt_issuer: str = ""
+    jwt_audience: list[str] = []
+
+
+class QueuesConfig(_Strict):
+    dead_letter_name: Name
+    on_failure_name: Name
+    message_retention_seconds: Annotated[int, Field(ge=60, le=1209600)] = 1209600
+
+
+class MonitoringConfig(_Strict):
+    new_relic_enabled: bool = False
+    new_relic_account_id: Annotated[str, Field(pattern=r"^[0-9]*$")] = ""
+    new_relic_region: Literal["US", "EU"] = "US"
+    new_relic_license_key_secret_name: str = ""
+    lambda_instrumentation: bool = False
+    log_retention_days: Annotated[int, Field(ge=1, le=3653)] = 14
+
+
+class EnvironmentConfig(_Strict):
+    environment: Name
+    aws_region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
+    lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
+    tags: dict[str, str] = {}
+    stream: StreamConfig
+    table: TableConfig
+    ingest: IngestConfig
+    api: ApiConfig
+    queues: QueuesConfig
+    monitoring: MonitoringConfig = MonitoringConfig()
+
+
+class EnvironmentConfigError(ValueError):
+    """An environment file that cannot be used; the message names each bad field."""
+
+
+def environment_path(name_or_path: str | Path) -> Path:
+    """`local` -> terraform/environments/local.tfvars.json; a path is returned as is."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".json" or candidate.exists():
+        return candidate
+    return ENVIRONMENTS_DIR / f"{name_or_path}.tfvars.json"
+
+
+def available_environments() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".tfvars.json") for p in ENVIRONMENTS_DIR.glob("*.tfvars.json")
+    )
+
+
+def _describe(error: dict[str, Any]) -> str:
+    field = ".".join(str(part) for part in error["loc"]) or "(file)"
+    if error["type"] == "extra_forbidden":
+        return f"{field}: unknown field (check the spelling against terraform/variables.tf)"
+    if error["type"] == "missing":
+        return f"{field}: required field is missing"
+    got = error.get("input")
+    got_text = f" (got {json.dumps(got)})" if not isinstance(got, dict) else ""
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{field}: {message}{got_text}"
+
+
+def parse_environment(data: Any, source: str = "<environment>") -> EnvironmentConfig:
+    try:
+        return EnvironmentConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise EnvironmentConfigError(
+            f"{source} is not a valid environment file:\n{lines}"
+        ) from None
+
+
+def load_environment(name_or_path: str | Path) -> EnvironmentConfig:
+    """Read and validate one environment file; raise EnvironmentConfigError naming the field."""
+    path = environment_path(name_or_path)
+    if not path.exists():
+        known = ", ".join(available_environments()) or "none"
+        raise EnvironmentConfigError(
+            f"environment file {path} does not exist (known environments: {known})"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EnvironmentConfigError(
+            f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    return parse_environment(data, source=str(path))
+
+
+def to_tfvars(config: EnvironmentConfig) -> dict[str, Any]:
+    """The config as the JSON a `-var-file` takes (enums as strings, every field present)."""
+    return config.model_dump(mode="json")

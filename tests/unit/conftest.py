@@ -1,0 +1,11 @@
+"""Unit tests run with the network blocked (pytest-socket): nothing here leaves the process."""
+
+import pytest
+from pytest_socket import disable_socket, enable_socket
+
+
+@pytest.fixture(autouse=True)
+def _no_network():
+    disable_socket(allow_unix_socket=True)
+    yield
+    enable_socket()

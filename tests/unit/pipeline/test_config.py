@@ -1,0 +1,108 @@
+import json
+
+import pytest
+
+from pipeline.config import (
+    EnvironmentConfigError,
+    StreamMode,
+    available_environments,
+    load_environment,
+    parse_environment,
+)
+
+
+def _local() -> dict:
+    return json.loads(load_environment("local").model_dump_json())
+
+
+@pytest.mark.parametrize("name", ["local", "dev"])
+def test_shipped_environment_files_are_valid(name):
+    config = load_environment(name)
+    assert config.environment == name
+
+
+def test_local_environment_is_one_provisioned_shard():
+    config = load_environment("local")
+    assert config.stream.mode is StreamMode.PROVISIONED
+    assert config.stream.shard_count == 1
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "expected"),
+    [
+        (
+            "stream",
+            "shard_count",
+            0,
+            "stream.shard_count: Input should be greater than or equal to 1 (got 0)",
+        ),
+        (
+            "stream",
+            "mode",
+            "FAST",
+            "stream.mode: Input should be 'PROVISIONED' or 'ON_DEMAND' (got \"FAST\")",
+        ),
+        (
+            "ingest",
+            "batch_size",
+            20000,
+            "ingest.batch_size: Input should be less than or equal to 10000 (got 20000)",
+        ),
+        (
+            "ingest",
+            "parallelization_factor",
+            11,
+            "ingest.parallelization_factor: Input should be less than or equal to 10",
+        ),
+        (
+            "table",
+            "billing_mode",
+            "ON_DEMAND",
+            "table.billing_mode: Input should be 'PROVISIONED' or 'PAY_PER_REQUEST'",
+        ),
+        (
+            "ingest",
+            "maximum_record_age_seconds",
+            30,
+            "maximum_record_age_seconds must be -1 (forever) or 60..604800, got 30",
+        ),
+    ],
+)
+def test_bad_value_names_the_field_and_the_allowed_values(section, field, value, expected):
+    # GIVEN the local file with one bad value
+    data = _local()
+    data[section][field] = value
+    # WHEN it is loaded THEN the error names the field and what is allowed
+    with pytest.raises(EnvironmentConfigError) as excinfo:
+        parse_environment(data, source="bad.tfvars.json")
+    assert "bad.tfvars.json is not a valid environment file" in str(excinfo.value)
+    assert expected in str(excinfo.value)
+
+
+def test_unknown_field_is_reported_as_a_spelling_mistake():
+    data = _local()
+    data["stream"]["shards"] = 2
+    with pytest.raises(EnvironmentConfigError, match=r"stream\.shards: unknown field"):
+        parse_environment(data)
+
+
+def test_missing_section_is_reported():
+    data = _local()
+    del data["queues"]
+    with pytest.raises(EnvironmentConfigError, match="queues: required field is missing"):
+        parse_environment(data)
+
+
+def test_unknown_environment_lists_the_known_ones():
+    with pytest.raises(EnvironmentConfigError) as excinfo:
+        load_environment("staging")
+    assert "staging.tfvars.json does not exist" in str(excinfo.value)
+    for name in available_environments():
+        assert name in str(excinfo.value)
+
+
+def test_file_that_is_not_json_names_the_line(tmp_path):
+    path = tmp_path / "broken.tfvars.json"
+    path.write_text('{"environment": "x",\n  oops}')
+    with pytest.raises(EnvironmentConfigError, match=r"is not valid JSON: line 2 column 3"):
+        load_environment(path)
