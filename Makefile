@@ -9,10 +9,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ENV ?= local
 
-# Extra steps of `make test`, added by the fragments in mk/ (e.g. checks that are not pytest).
+# Extra steps of `make test` and the benchmarks of `make bench`, added by the fragments in mk/.
 TEST_EXTRAS :=
+BENCHES :=
 
-.PHONY: help setup test unit integration lint format clean
+.PHONY: help setup test unit integration lint format clean bench
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +48,9 @@ lint: $(STAMP) ## ruff check and ruff format --check
 format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+
+bench: $(STAMP) ## Measure speed as ratios in one run (bench/); prints the figures the README quotes
+	@for b in $(BENCHES); do echo "==> bench/$$b"; $(PY) -m bench.$$b; done
 
 clean: ## Remove the virtualenv, caches, build output and local state (keeps results/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis dist build *.egg-info .redline
