@@ -124,7 +124,14 @@ class Gateway:
             "limits": self.limits_enabled,
             "burst_seconds": self.burst_seconds,
             "state_dir": str(self.state_dir),
-            "engines": {s: e.port for s, e in self.engines.items()},
+            "engines": {
+                engine_procs.PACKAGES[s]: {
+                    "port": e.port,
+                    "pid": e.process.pid,
+                    "log": str(e.log_path),
+                }
+                for s, e in self.engines.items()
+            },
             "control_routes": {f"{m} {p}": d for (m, p), d in CONTROL_ROUTES.items()},
         }
 
