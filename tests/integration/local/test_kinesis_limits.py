@@ -3,6 +3,7 @@ record with AWS's wording, routing at hash-range boundaries, on-demand hot keys.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -84,10 +85,8 @@ def test_put_record_rounds_each_record_up_to_1_kib_but_put_records_counts_exact_
     since = time.time()
 
     def put_one() -> None:
-        try:
+        with contextlib.suppress(kinesis.exceptions.ProvisionedThroughputExceededException):
             kinesis.put_record(StreamName=single, Data=data, PartitionKey="k")
-        except kinesis.exceptions.ProvisionedThroughputExceededException:
-            pass
 
     overload(put_one, seconds=3.5, threads=2)
     overload(
