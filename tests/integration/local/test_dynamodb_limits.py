@@ -36,7 +36,10 @@ def create_table(dynamodb, rcu: int = 5, wcu: int = 5, gsi_wcu: int | None = Non
             "Projection": {"ProjectionType": "ALL"},
         }
         if not on_demand:
-            index["ProvisionedThroughput"] = {"ReadCapacityUnits": rcu, "WriteCapacityUnits": gsi_wcu}
+            index["ProvisionedThroughput"] = {
+                "ReadCapacityUnits": rcu,
+                "WriteCapacityUnits": gsi_wcu,
+            }
         kwargs["GlobalSecondaryIndexes"] = [index]
     if on_demand:
         kwargs["BillingMode"] = "PAY_PER_REQUEST"
@@ -135,7 +138,10 @@ def test_consumed_capacity_is_computed_as_aws_does(aws):
     assert "ConsumedCapacity" not in plain and "Attributes" not in plain
     dynamodb.put_item(TableName=name, Item=item("big", 9000))
     strong = dynamodb.get_item(
-        TableName=name, Key={"event_id": {"S": "big"}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"
+        TableName=name,
+        Key={"event_id": {"S": "big"}},
+        ConsistentRead=True,
+        ReturnConsumedCapacity="TOTAL",
     )
     eventual = dynamodb.get_item(
         TableName=name, Key={"event_id": {"S": "big"}}, ReturnConsumedCapacity="TOTAL"
@@ -148,7 +154,11 @@ def test_consumed_capacity_is_computed_as_aws_does(aws):
     assert missing["ConsumedCapacity"]["CapacityUnits"] == 0.5
     # Query rounds the sum of the items once: 3 x 1.5 KB = 4.5 KB -> 2 units strongly consistent.
     for n in range(3):
-        dynamodb.put_item(TableName=name, Item=item(f"q{n}", 1500, with_type=True) | {"event_id": {"S": f"q{n}"}, "produced_at": {"N": str(n)}, "type": {"S": "query"}})
+        dynamodb.put_item(
+            TableName=name,
+            Item=item(f"q{n}", 1500, with_type=True)
+            | {"event_id": {"S": f"q{n}"}, "produced_at": {"N": str(n)}, "type": {"S": "query"}},
+        )
     query = dynamodb.query(
         TableName=name,
         IndexName="by_type",
@@ -253,13 +263,28 @@ def test_throttles_and_consumption_are_published_as_aws_dynamodb_metrics(aws):
     dynamodb, cloudwatch = aws("dynamodb"), aws("cloudwatch")
     name = create_table(dynamodb, wcu=2, gsi_wcu=1000)
     since = time.time()
-    hammer(lambda k: dynamodb.put_item(TableName=name, Item=item(k, with_type=True)), seconds=1.5, threads=1)
+    hammer(
+        lambda k: dynamodb.put_item(TableName=name, Item=item(k, with_type=True)),
+        seconds=1.5,
+        threads=1,
+    )
     table = {"TableName": name}
     index = {"TableName": name, "GlobalSecondaryIndexName": "by_type"}
-    assert sum(per_second(cloudwatch, "AWS/DynamoDB", "WriteThrottleEvents", table, since).values()) > 0
-    assert sum(per_second(cloudwatch, "AWS/DynamoDB", "ThrottledRequests", table, since).values()) > 0
-    table_units = sum(per_second(cloudwatch, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", table, since).values())
-    index_units = sum(per_second(cloudwatch, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", index, since).values())
+    assert (
+        sum(per_second(cloudwatch, "AWS/DynamoDB", "WriteThrottleEvents", table, since).values())
+        > 0
+    )
+    assert (
+        sum(per_second(cloudwatch, "AWS/DynamoDB", "ThrottledRequests", table, since).values()) > 0
+    )
+    table_units = sum(
+        per_second(cloudwatch, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", table, since).values()
+    )
+    index_units = sum(
+        per_second(cloudwatch, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", index, since).values()
+    )
     assert table_units == index_units > 0
-    provisioned = per_second(cloudwatch, "AWS/DynamoDB", "ProvisionedWriteCapacityUnits", table, since)
+    provisioned = per_second(
+        cloudwatch, "AWS/DynamoDB", "ProvisionedWriteCapacityUnits", table, since
+    )
     assert set(provisioned.values()) <= {2.0 * n for n in range(1, 100)}
