@@ -219,7 +219,7 @@ def test_one_partition_key_is_capped_at_1000_wcu_per_second(aws):
     name = create_table(dynamodb, wcu=5000)
     since = time.time()
     hot = item("hot", 100 * 1024)  # 101 WCU a put
-    accepted, throttled, _ = hammer(
+    _accepted, throttled, _ = hammer(
         lambda _k: dynamodb.put_item(TableName=name, Item=hot), seconds=3.5, threads=2
     )
     consumed = per_second(
@@ -246,7 +246,7 @@ def test_on_demand_table_serves_4000_writes_then_up_to_twice_the_previous_peak(a
         if reply["UnprocessedItems"]:
             raise RuntimeError(THROTTLE)
 
-    accepted, throttled, _ = hammer(write, seconds=3, threads=3)
+    _accepted, throttled, _ = hammer(write, seconds=3, threads=3)
     consumed = per_second(
         cloudwatch, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", {"TableName": name}, since
     )
