@@ -89,9 +89,7 @@ def _stream_name(request: dict[str, Any]) -> str | None:
 
 
 class KinesisFront:
-    def __init__(
-        self, engine: EngineClient, metrics: MetricStore, limits_enabled: bool, burst_seconds: float
-    ) -> None:
+    def __init__(self, engine: EngineClient, metrics: MetricStore, limits_enabled: bool) -> None:
         self.engine = engine
         self.metrics = metrics
         self.limits_enabled = limits_enabled
@@ -168,6 +166,12 @@ class KinesisFront:
             with self._lock:
                 self._streams.pop(name, None)
 
+    def _refresh(self, name: str | None) -> None:
+        with self._lock:
+            stream = self._streams.get(name or "")
+            if stream is not None:
+                stream.loaded_at = 0.0
+
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
@@ -180,8 +184,10 @@ class KinesisFront:
         if handler is not None:
             return handler(body, request, auth)
         response = self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
-        if operation in ("DeleteStream", "SplitShard", "MergeShards") and response.status == 200:
+        if operation == "DeleteStream" and response.status == 200:
             self._forget(request.get("StreamName"))
+        elif operation in ("SplitShard", "MergeShards") and response.status == 200:
+            self._refresh(request.get("StreamName"))  # new shard map, same windows
         return response
 
     def _error(self, code: str, message: str, status: int = 400) -> Response:
