@@ -82,7 +82,7 @@ def invalid_parameter(exc: InvalidParameterError) -> Response:
 def unknown_route(_: NotFoundError) -> Response:
     method = app.current_event.http_method.upper()
     path = app.current_event.path
-    if any(pattern.match(path) for pattern in _KNOWN_PATHS):
+    if method != "GET" and any(pattern.match(path) for pattern in _KNOWN_PATHS):
         return error(
             405,
             "method_not_allowed",

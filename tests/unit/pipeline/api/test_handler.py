@@ -287,7 +287,7 @@ def test_a_cursor_from_another_query_is_refused(aws, api, lambda_context):
 # ------------------------------------------------------------------ 404, 405, 5xx
 
 
-@pytest.mark.parametrize("path", ["/", "/event", "/events/a/b", "/healthz"])
+@pytest.mark.parametrize("path", ["/", "/event", "/events/a/b", "/healthz", "/events/"])
 def test_unknown_routes_are_404_listing_the_routes(api, lambda_context, path):
     status, body, _ = call(api, lambda_context, "GET", path)
 
