@@ -14,13 +14,11 @@ import json
 import os
 import time
 
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Redline")
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.utilities.batch import process_partial_response
 
-from aws_lambda_powertools import Metrics  # noqa: E402
-from aws_lambda_powertools.utilities.batch import process_partial_response  # noqa: E402
-
-from pipeline.ingest.processor import IngestProcessor  # noqa: E402
-from pipeline.ingest.records import classify_record  # noqa: E402
+from pipeline.ingest.processor import IngestProcessor
+from pipeline.ingest.records import classify_record
 
 BATCH_SIZE = 500
 BATCHES = 20
