@@ -41,11 +41,14 @@ def list_events(api, lambda_context, **query) -> tuple:
     return call(api, lambda_context, "GET", "/events", {k: str(v) for k, v in query.items()})
 
 
-def assert_invalid(status: int, body: dict, parameter: str, *fragments: str) -> None:
+def assert_invalid(
+    status: int, body: dict, parameter: str, *fragments: str, problem: str = ""
+) -> None:
     assert status == 400
     assert body["error"] == "invalid_parameter"
     assert body["parameter"] == parameter
-    assert body["message"].startswith(f"{parameter}: expected ")
+    lead = f"{problem}; " if problem else ""
+    assert body["message"].startswith(f"{parameter}: {lead}expected {body['expected']}")
     for fragment in fragments:
         assert fragment in body["message"]
     assert body["request_id"] == REQUEST_ID
@@ -203,7 +206,7 @@ def test_cursor_keeps_working_with_a_time_window(aws, api, lambda_context):
 def test_type_is_required(api, lambda_context):
     status, body, _ = list_events(api, lambda_context)
 
-    assert_invalid(status, body, "type", "type is required")
+    assert_invalid(status, body, "type", "an event type: 1 to 64", problem="required")
 
 
 @pytest.mark.parametrize("bad_type", ["", "a b", "x" * 65, "click,view"])
@@ -247,7 +250,13 @@ def test_until_before_since_is_refused(api, lambda_context):
 def test_unknown_query_parameter_is_refused_by_name(api, lambda_context):
     status, body, _ = list_events(api, lambda_context, type="click", limt="5")
 
-    assert_invalid(status, body, "limt", "no such query parameter", "type, since, until, limit")
+    assert_invalid(
+        status,
+        body,
+        "limt",
+        "one of type, since, until, limit, cursor",
+        problem="unknown query parameter",
+    )
 
 
 @pytest.mark.parametrize(
