@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.api.cursor import _checksum, decode_cursor, encode_cursor
 from pipeline.api.params import InvalidParameterError, parse_list_query, parse_time
+from tests.unit.pipeline.strategies import json_values
 
 QUERY = parse_list_query({"type": "click", "since": "1764392400"})
 KEY = {"event_id": {"S": "evt-1"}, "produced_at": {"N": "1764393600.25"}}
@@ -32,13 +33,6 @@ def test_any_text_as_a_cursor_is_a_400_or_a_key(text):
         decode_cursor(text, QUERY)
     except InvalidParameterError as error:
         assert error.parameter == "cursor"
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=8,
-)
 
 
 @settings(max_examples=300, deadline=None)

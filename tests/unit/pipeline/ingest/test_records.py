@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pipeline.ingest.records import Accepted, Rejected, classify_record
 from tests.events.builders import event_body, kinesis_record
+from tests.unit.pipeline.strategies import json_values
 
 
 @settings(max_examples=300, deadline=None)
@@ -23,13 +24,6 @@ def test_any_bytes_are_accepted_or_rejected(data):
     assert isinstance(outcome, Accepted | Rejected)
     if isinstance(outcome, Rejected):
         assert outcome.detail
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
-    max_leaves=10,
-)
 
 
 @settings(max_examples=300, deadline=None)
