@@ -106,12 +106,29 @@ def _number(text: str, name: str, column: str, line: int) -> float:
         ) from None
 
 
+def _check_complete(path: Path) -> None:
+    """A CSV writer ends every line with a newline: a file that does not was cut short."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) not in (b"\n", b"\r"):
+            lines = path.read_bytes().count(b"\n") + 1
+            raise RunFolderError(
+                f"{path.name} line {lines} is incomplete (no end of line):"
+                " the file is truncated or damaged"
+            )
+
+
 def read_csv(
     path: Path, required: tuple[str, ...], numeric: tuple[str, ...], text: tuple[str, ...]
 ) -> Table:
     name = path.name
     if not path.exists():
         raise RunFolderError(f"{name} is missing from {path.parent}")
+    _check_complete(path)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -177,6 +194,7 @@ def _cloudwatch(path: Path) -> dict[tuple[str, str, str], dict[str, Series]]:
         return {}
     name = path.name
     columns = rf.CLOUDWATCH_COLUMNS
+    _check_complete(path)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
