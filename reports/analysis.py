@@ -295,10 +295,17 @@ def find_bottleneck(
         hit = _first_hit(run.metric(namespace, metric, "Sum", dimension))
         if hit:
             seen.add(resource)
-            candidates.append((hit[0], order, resource, f"{namespace} {metric}", hit[1], util_label))
+            candidates.append(
+                (hit[0], order, resource, f"{namespace} {metric}", hit[1], util_label)
+            )
     for order, (resource, per_second, metric, util_label) in enumerate(
         (
-            ("Kinesis shard writes", ingest, "producer PutRecords throttled", "Kinesis shard writes"),
+            (
+                "Kinesis shard writes",
+                ingest,
+                "producer PutRecords throttled",
+                "Kinesis shard writes",
+            ),
             ("API rate limit", api, "API 429 answers", "API rate limit"),
         ),
         start=len(signals),

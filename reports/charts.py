@@ -11,11 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from reports.analysis import Analysis  # noqa: E402
+from reports.analysis import Analysis
 
 PALETTE = {
     "offered": "#4C72B0",
@@ -35,6 +35,7 @@ WIDTH, HEIGHT, DPI = 9.0, 3.6, 110
 def _legend(ax) -> None:
     """Below the plot, so it never hides a line."""
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=6, fontsize=8.5)
+
 
 plt.rcParams.update(
     {
@@ -157,17 +158,28 @@ def latency(a: Analysis) -> Chart:
         ax.axvline(a.knee.rate, color=PALETTE["knee"], lw=1, ls="--")
         ax.annotate(
             f"knee {a.knee.rate:,.0f} {unit}",
-            (a.knee.rate, 1),
+            (a.knee.rate, 0),
             xycoords=("data", "axes fraction"),
-            xytext=(4, -12),
+            xytext=(4, 4),
             textcoords="offset points",
             fontsize=8,
         )
-    ax.set_yscale("log")
+    values = [
+        v
+        for lv in levels
+        for v in (lv.latency_p50_ms, lv.latency_p99_ms)
+        if np.isfinite(v) and v > 0
+    ]
+    if values and max(values) / min(values) > 20:  # log only when the range needs it
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
+        ax.set_ylabel("latency (ms, log scale)")
+    else:
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel("latency (ms)")
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlabel(f"offered load ({unit})")
     ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
-    ax.set_ylabel("latency (ms, log scale)")
     _legend(ax)
     ax.set_title("Latency against offered load")
     return _render(
@@ -187,19 +199,48 @@ def utilization(a: Analysis) -> Chart:
         ax.plot(t / scale, share, lw=1.2, color=color, label=label)
     ax.axhline(1.0, color=PALETTE["throttled"], lw=1, ls="--")
     ax.axhline(0.7, color=PALETTE["target"], lw=0.8, ls=":")
-    ax.annotate("limit", (0, 1.0), xycoords=("axes fraction", "data"), xytext=(2, 2),
-                textcoords="offset points", fontsize=8, color=PALETTE["throttled"])
-    ax.annotate("70% target", (0, 0.7), xycoords=("axes fraction", "data"), xytext=(2, 2),
-                textcoords="offset points", fontsize=8, color=PALETTE["target"])
+    ax.annotate(
+        "limit",
+        (0, 1.0),
+        xycoords=("axes fraction", "data"),
+        xytext=(2, 2),
+        textcoords="offset points",
+        fontsize=8,
+        color=PALETTE["throttled"],
+    )
+    ax.annotate(
+        "70% target",
+        (0, 0.7),
+        xycoords=("axes fraction", "data"),
+        xytext=(2, 2),
+        textcoords="offset points",
+        fontsize=8,
+        color=PALETTE["target"],
+    )
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylim(0, max(1.15, *(float(np.nanmax(s)) * 1.05 for _, s in a.utilization.values()
-                                if s.size and np.isfinite(s).any())))
+    ax.set_ylim(
+        0,
+        max(
+            1.15,
+            *(
+                float(np.nanmax(s)) * 1.05
+                for _, s in a.utilization.values()
+                if s.size and np.isfinite(s).any()
+            ),
+        ),
+    )
     ax.set_ylabel("share of the limit")
     if a.utilization:
         _legend(ax)
     else:
-        ax.text(0.5, 0.5, "no limit measurements in this run", ha="center",
-                transform=ax.transAxes, color="#777777")
+        ax.text(
+            0.5,
+            0.5,
+            "no limit measurements in this run",
+            ha="center",
+            transform=ax.transAxes,
+            color="#777777",
+        )
     ax.set_title("Utilization of each limit")
     return _render(
         fig,
@@ -221,8 +262,14 @@ def iterator_age(a: Analysis) -> Chart:
         ax.set_ylim(bottom=0)
     else:
         _time_axis(ax, a.duration_s)
-        ax.text(0.5, 0.5, "no iterator age in this run's CloudWatch metrics", ha="center",
-                transform=ax.transAxes, color="#777777")
+        ax.text(
+            0.5,
+            0.5,
+            "no iterator age in this run's CloudWatch metrics",
+            ha="center",
+            transform=ax.transAxes,
+            color="#777777",
+        )
     ax.set_ylabel("seconds behind")
     ax.set_title("Iterator age (how far the consumer is behind the stream)")
     return _render(

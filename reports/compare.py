@@ -142,7 +142,14 @@ def compare(a_dir: Path, b_dir: Path, tolerance: float = 0.10) -> Comparison:
         ),
     ]
     figures = tuple(
-        Figure(name, unit, _clean(va), _clean(vb), hib, _worse(name, _clean(va), _clean(vb), hib, tolerance))
+        Figure(
+            name,
+            unit,
+            _clean(va),
+            _clean(vb),
+            hib,
+            _worse(name, _clean(va), _clean(vb), hib, tolerance),
+        )
         for name, unit, va, vb, hib in rows
     )
     return Comparison(a_dir, b_dir, tolerance, figures)

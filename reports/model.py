@@ -175,7 +175,10 @@ def dynamodb_on_demand_cost(
 ) -> Cost:
     p, seconds = prices.dynamodb, prices.seconds_per_month
     return _cost(
-        ("write request units", write_units_per_s * seconds / 1e6 * p.write_request_units_per_million),
+        (
+            "write request units",
+            write_units_per_s * seconds / 1e6 * p.write_request_units_per_million,
+        ),
         ("read request units", read_units_per_s * seconds / 1e6 * p.read_request_units_per_million),
     )
 

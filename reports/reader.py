@@ -20,9 +20,7 @@ from pipeline.config import EnvironmentConfig, EnvironmentConfigError, parse_env
 from reports import runfolder as rf
 
 RUN_JSON_REQUIRED = ("run_id", "scenario", "target", "environment")
-TIMELINE_NUMERIC = tuple(
-    c for c in rf.TIMELINE_COLUMNS if c not in ("phase", "request_type")
-)
+TIMELINE_NUMERIC = tuple(c for c in rf.TIMELINE_COLUMNS if c not in ("phase", "request_type"))
 STEPS_REQUIRED = tuple(c for c in rf.STEPS_COLUMNS if c not in rf.STEPS_OPTIONAL_COLUMNS)
 STEPS_NUMERIC = tuple(
     c for c in rf.STEPS_COLUMNS if c not in ("phase", "sustained", "reasons", "generator_limited")

@@ -134,7 +134,9 @@ def size(
                 Option(
                     "ingest + API",
                     _plus(
-                        model.lambda_cost(invocations, ingest_ms, env.ingest.memory_mb, arch, prices),
+                        model.lambda_cost(
+                            invocations, ingest_ms, env.ingest.memory_mb, arch, prices
+                        ),
                         model.lambda_cost(
                             reads_per_s, workload.api_ms, env.api.memory_mb, arch, prices
                         ),
@@ -145,7 +147,9 @@ def size(
     ]
     if reads_per_s > 0:
         choices.append(
-            Choice("API Gateway", (Option("HTTP API", model.api_gateway_cost(reads_per_s, prices)),))
+            Choice(
+                "API Gateway", (Option("HTTP API", model.api_gateway_cost(reads_per_s, prices)),)
+            )
         )
     sizing = Sizing(
         label=label,
@@ -186,7 +190,9 @@ def _warnings(s: Sizing, workload: Workload) -> list[str]:
             " spread the key (e.g. a suffix) before adding shards"
         )
     if s.shards > limits.KINESIS_MAX_SHARDS_PER_STREAM:
-        out.append(f"{s.shards:,} shards is over the {limits.KINESIS_MAX_SHARDS_PER_STREAM:,} limit")
+        out.append(
+            f"{s.shards:,} shards is over the {limits.KINESIS_MAX_SHARDS_PER_STREAM:,} limit"
+        )
     for name, units, quota in (
         ("table WCU", s.table_wcu, limits.DYNAMODB_MAX_TABLE_WCU),
         ("table RCU", s.table_rcu, limits.DYNAMODB_MAX_TABLE_RCU),
@@ -214,9 +220,7 @@ def _warnings(s: Sizing, workload: Workload) -> list[str]:
     return out
 
 
-def targets(
-    knee_rps: float, target_rate: float | None
-) -> list[tuple[str, float]]:
+def targets(knee_rps: float, target_rate: float | None) -> list[tuple[str, float]]:
     """(label, records/s) rows of the sizing table; the target, when given, is added."""
     rows = [(f"{k}x", knee_rps * k) for k in GROWTH_MULTIPLIERS]
     if target_rate is not None:
@@ -288,7 +292,10 @@ def recommend(
     api = data["api"]
     if env.api.reserved_concurrency >= 0 and sizing.reads_per_s > 0:
         api["reserved_concurrency"] = min(
-            max(env.api.reserved_concurrency, math.ceil(sizing.api_concurrency / DEFAULT_UTILIZATION)),
+            max(
+                env.api.reserved_concurrency,
+                math.ceil(sizing.api_concurrency / DEFAULT_UTILIZATION),
+            ),
             limits.LAMBDA_ACCOUNT_CONCURRENCY,
         )
     api["throttling_rate_limit"] = sizing.api_rate_limit

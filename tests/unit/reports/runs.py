@@ -156,16 +156,72 @@ def simulate(
             age_ms = backlog / max(written, 1.0) * 1000 + 200
             invocations = max(1, math.ceil(written / p.batch_size)) if written else 0
             _cw(cloudwatch, t, "AWS/Kinesis", "IncomingRecords", stream, "Sum", accepted)
-            _cw(cloudwatch, t, "AWS/Kinesis", "IncomingBytes", stream, "Sum", accepted * p.record_bytes)
-            _cw(cloudwatch, t, "AWS/Kinesis", "WriteProvisionedThroughputExceeded", stream, "Sum", throttled)
-            _cw(cloudwatch, t, "AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", stream, "Maximum", age_ms)
-            _cw(cloudwatch, t, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", table, "Sum", written * p.item_units)
+            _cw(
+                cloudwatch,
+                t,
+                "AWS/Kinesis",
+                "IncomingBytes",
+                stream,
+                "Sum",
+                accepted * p.record_bytes,
+            )
+            _cw(
+                cloudwatch,
+                t,
+                "AWS/Kinesis",
+                "WriteProvisionedThroughputExceeded",
+                stream,
+                "Sum",
+                throttled,
+            )
+            _cw(
+                cloudwatch,
+                t,
+                "AWS/Kinesis",
+                "GetRecords.IteratorAgeMilliseconds",
+                stream,
+                "Maximum",
+                age_ms,
+            )
+            _cw(
+                cloudwatch,
+                t,
+                "AWS/DynamoDB",
+                "ConsumedWriteCapacityUnits",
+                table,
+                "Sum",
+                written * p.item_units,
+            )
             _cw(cloudwatch, t, "AWS/DynamoDB", "WriteThrottleEvents", table, "Sum", write_throttles)
             if p.read_rate:
-                _cw(cloudwatch, t, "AWS/DynamoDB", "ConsumedReadCapacityUnits", table, "Sum", p.read_rate * 0.5)
+                _cw(
+                    cloudwatch,
+                    t,
+                    "AWS/DynamoDB",
+                    "ConsumedReadCapacityUnits",
+                    table,
+                    "Sum",
+                    p.read_rate * 0.5,
+                )
             _cw(cloudwatch, t, "AWS/Lambda", "Invocations", fn, "Sum", invocations)
-            _cw(cloudwatch, t, "AWS/Lambda", "Duration", fn, "Average", 40 + 0.4 * written / max(invocations, 1))
-            _cw(cloudwatch, t, "AWS/Lambda", "ConcurrentExecutions", fn, "Maximum", 1 if written else 0)
+            _cw(
+                cloudwatch,
+                t,
+                "AWS/Lambda",
+                "Duration",
+                fn,
+                "Average",
+                40 + 0.4 * written / max(invocations, 1),
+            )
+            _cw(
+                cloudwatch,
+                t,
+                "AWS/Lambda",
+                "ConcurrentExecutions",
+                fn,
+                "Maximum",
+                1 if written else 0,
+            )
             _cw(cloudwatch, t, "AWS/Lambda", "IteratorAge", fn, "Maximum", age_ms)
             _cw(cloudwatch, t, "AWS/Lambda", "Throttles", fn, "Sum", 0)
             _cw(

@@ -197,4 +197,3 @@ def test_a_crash_while_writing_leaves_no_staging_folder(capacity_run, monkeypatc
 def test_unknown_command_exits_2(capsys):
     assert main(["publish"]) == 2
     assert "invalid choice: 'publish'" in capsys.readouterr().err
-
