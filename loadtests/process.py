@@ -1,0 +1,81 @@
+"""The state one Locust process shares between its users: pacers, clients, timeline, ids."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from loadtests import keys
+from loadtests.clients import EventFactory, KinesisProducer, kinesis_client
+from loadtests.pacing import Pacer
+from loadtests.runconfig import ACKED_PREFIX, RunConfig
+from loadtests.timeline import Timeline
+
+READ_GET_SHARE = 0.8  # of reader requests: get by id; the rest query by type
+KNOWN_STORED_MAX = 5000
+
+
+class ProcessState:
+    def __init__(self, config: RunConfig, fire: Any, ship: bool):
+        self.config = config
+        scenario = config.scenario
+        self.timeline = Timeline(ship=ship)
+        self.producer_pacer = Pacer(max_units_per_call=scenario.batch_size)
+        self.reader_pacer = Pacer(max_units_per_call=1)
+        self.probe_pacer = Pacer(max_units_per_call=1)
+        self.phase = "starting"
+        tag = f"p{os.getpid()}"
+        self.factory = EventFactory(
+            id_prefix=f"{config.run_id}.{tag}",
+            record_bytes=scenario.record_bytes,
+            event_types=scenario.event_types,
+            key_chooser=keys.chooser(
+                scenario.key_strategy,
+                hot_key_share=scenario.hot_key_share,
+                zipf_s=scenario.zipf_s,
+                key_count=scenario.key_count,
+                seed=os.getpid(),
+            ),
+            seed=os.getpid(),
+        )
+        pool = sum(config.users.values()) + 5
+        self.kinesis = kinesis_client(
+            config.endpoints.region, config.endpoints.aws_endpoint_url, pool=pool
+        )
+        self.producer = KinesisProducer(
+            self.kinesis, config.endpoints.stream_name, fire, self.timeline, self.on_acked
+        )
+        self.known_stored: deque[str] = deque(maxlen=KNOWN_STORED_MAX)
+        self.probes_in_flight: dict[str, float] = {}
+        self.rng = random.Random(os.getpid())  # noqa: S311 - load shape
+        self._lock = threading.Lock()
+        Path(config.work_dir).mkdir(parents=True, exist_ok=True)
+        self._acked_path = Path(config.work_dir) / f"{ACKED_PREFIX}{os.getpid()}.txt"
+        self._acked_file = self._acked_path.open("a", encoding="utf-8")
+        self.acked_count = 0
+        self.seeded = False
+
+    def on_acked(self, event_ids: list[str], _at: float) -> None:
+        with self._lock:
+            self._acked_file.write("\n".join(event_ids) + "\n")
+            self.acked_count += len(event_ids)
+
+    def set_rates(self, data: dict[str, Any]) -> None:
+        at = float(data.get("at") or time.time())
+        self.phase = data.get("phase", self.phase)
+        self.producer_pacer.set_rate(float(data.get("records", 0)), at)
+        self.reader_pacer.set_rate(float(data.get("reads", 0)), at)
+        self.probe_pacer.set_rate(float(data.get("probes", 0)), at)
+
+    def oldest_probe(self) -> float | None:
+        return min(self.probes_in_flight.values(), default=None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._acked_file.flush()
+            self._acked_file.close()
