@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and write results/<run-id>/")
     run.add_argument("--scenario", default=DEFAULT_SCENARIO, help=", ".join(SCENARIOS))
-    run.add_argument("--target", default="local", choices=("local", "aws"))
+    run.add_argument("--target", default="local", help="local or aws")
     run.add_argument("--env", default=None, help="environment file (default: local / dev)")
     run.add_argument("--workers", type=int, default=1, help="Locust worker processes")
     run.add_argument("--results", default=str(REPO_ROOT / rf.RESULTS_DIR))
@@ -328,6 +328,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name) for name in OVERRIDES}
     try:
         scenario = resolve(args.scenario, overrides)
+        if args.target not in ("local", "aws"):
+            raise ScenarioError(f"TARGET must be local or aws, got {args.target!r}")
         if args.workers < 1 or args.workers > 64:
             raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
         env_name = args.env or ("local" if args.target == "local" else "dev")

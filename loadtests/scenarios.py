@@ -163,6 +163,8 @@ def validate(scenario: Scenario) -> Scenario:
         raise ScenarioError(
             f"key_strategy must be one of {', '.join(KEY_STRATEGIES)}, got {s.key_strategy!r}"
         )
+    if s.shape == "capacity" and s.mix == "read":
+        raise ScenarioError("the capacity shape needs producers: mix must be ingest or mixed")
     _positive("RATE", s.rate, allow_zero=s.mix == "read")
     if s.rate > MAX_RATE:
         raise ScenarioError(f"RATE must be at most {MAX_RATE:g} records/s, got {s.rate:g}")
@@ -190,8 +192,6 @@ def validate(scenario: Scenario) -> Scenario:
         raise ScenarioError(f"STEPS must be >= 1, got {s.steps}")
     if s.spike_multiplier < 1:
         raise ScenarioError(f"SPIKE_MULTIPLIER must be >= 1, got {s.spike_multiplier:g}")
-    if s.shape == "capacity" and s.mix == "read":
-        raise ScenarioError("the capacity shape needs producers: mix must be ingest or mixed")
     g = s.gates
     for name in ("p95_ms", "p99_ms", "error_rate", "min_achieved_ratio"):
         value = getattr(g, name)
