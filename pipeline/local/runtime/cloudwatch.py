@@ -195,7 +195,9 @@ def parse_emf(line: str) -> Iterable[tuple[str, str, dict[str, str], str, list[f
         meta = document["_aws"]
         at = float(meta.get("Timestamp", time.time() * 1000)) / 1000
         directives = meta["CloudWatchMetrics"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return
+    if not isinstance(directives, list):
         return
     for directive in directives:
         if not isinstance(directive, dict):
