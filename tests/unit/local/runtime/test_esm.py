@@ -130,7 +130,7 @@ def test_bisect_isolates_the_failing_record_and_sends_only_it_to_the_destination
 
 def test_without_bisect_the_whole_batch_is_retried_then_given_up():
     function = ScriptedFunction(bad={101})
-    sent, done, stats = run(function, records(4), maximum_retry_attempts=3)
+    sent, _, stats = run(function, records(4), maximum_retry_attempts=3)
     assert function.calls == [[100, 101, 102, 103]] * 4
     assert sent[0]["KinesisBatchInfo"]["batchSize"] == 4
     assert sent[0]["requestContext"]["approximateInvokeCount"] == 4
