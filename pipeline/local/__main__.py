@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from pipeline.config import EnvironmentConfigError
+from pipeline.local.runtime.app import handler_override
 from pipeline.local.stack import (
     GATEWAY,
     RUNTIME,
@@ -32,7 +33,12 @@ def _print_endpoints(handle) -> None:
 
 def _up(args) -> int:
     try:
-        handle = start_stack(env=args.env, state_dir=args.state_dir, timeout_s=args.timeout)
+        handle = start_stack(
+            env=args.env,
+            state_dir=args.state_dir,
+            timeout_s=args.timeout,
+            handlers=dict(args.handler),
+        )
     except (StackError, EnvironmentConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -117,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start the local stack in the background")
     up.add_argument("--env", default="local", help="environment name or .tfvars.json path")
     up.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each part")
+    up.add_argument(
+        "--handler",
+        type=handler_override,
+        action="append",
+        default=[],
+        help="replace a function's handler: <ingest|api|forwarder>=<module.function>",
+    )
     up.set_defaults(run=_up)
     down = commands.add_parser("down", help="stop the processes `up` started")
     down.add_argument("--timeout", type=float, default=10.0, help="seconds before SIGKILL")

@@ -15,17 +15,7 @@ import threading
 from pathlib import Path
 
 from pipeline.config import EnvironmentConfigError, load_environment
-from pipeline.local.runtime.app import DEFAULT_HANDLERS, LambdaRuntime, RuntimeOptions
-
-
-def _handler_override(text: str) -> tuple[str, str]:
-    kind, sep, handler = text.partition("=")
-    if not sep or kind not in DEFAULT_HANDLERS or "." not in handler:
-        raise argparse.ArgumentTypeError(
-            f"--handler takes <kind>=<module.function> with kind one of "
-            f"{', '.join(DEFAULT_HANDLERS)}, got {text!r}"
-        )
-    return kind, handler
+from pipeline.local.runtime.app import LambdaRuntime, RuntimeOptions, handler_override
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=Path(".redline"))
     parser.add_argument(
         "--handler",
-        type=_handler_override,
+        type=handler_override,
         action="append",
         default=[],
         help="replace a function's handler, e.g. ingest=tests.x.lambda_handler",

@@ -6,6 +6,7 @@ Nothing here knows the endpoint is local: it is plain boto3 with an endpoint URL
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import logging
@@ -115,6 +116,16 @@ def scheduled_event(rule_name: str) -> dict[str, Any]:
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{rule_name}"],
         "detail": {},
     }
+
+
+def handler_override(text: str) -> tuple[str, str]:
+    kind, sep, handler = text.partition("=")
+    if not sep or kind not in DEFAULT_HANDLERS or "." not in handler:
+        raise argparse.ArgumentTypeError(
+            f"--handler takes <kind>=<module.function> with kind one of "
+            f"{', '.join(DEFAULT_HANDLERS)}, got {text!r}"
+        )
+    return kind, handler
 
 
 def handler_importable(handler: str) -> bool:
