@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--state-dir", type=Path, default=Path(".redline"))
     parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=None,
+        help="where each function's log goes (default <state-dir>/logs/functions)",
+    )
+    parser.add_argument(
         "--handler",
         type=handler_override,
         action="append",
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             api_port=args.api_port,
             lambda_port=args.lambda_port,
             state_dir=args.state_dir,
+            log_dir=args.log_dir,
             handlers=dict(args.handler),
             schedule_interval_s=args.schedule_interval,
         )

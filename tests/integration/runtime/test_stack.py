@@ -51,7 +51,17 @@ def test_up_put_a_record_read_it_through_the_api_then_down_leaves_no_process(tmp
     env_file = tmp_path / f"{config.environment}.tfvars.json"
     state = tmp_path / "state"
     ports = {"REDLINE_AWS_PORT": "0", "REDLINE_API_PORT": "0", "REDLINE_LAMBDA_PORT": "0"}
-    up = _cli("up", "--env", str(env_file), state_dir=state, env=ports)
+    up = _cli(
+        "up",
+        "--env",
+        str(env_file),
+        "--handler",
+        "ingest=tests.integration.runtime.fault_handlers.kinesis_handler",
+        "--handler",
+        "api=tests.integration.runtime.fault_handlers.api_handler",
+        state_dir=state,
+        env=ports,
+    )
     assert up.returncode == 0, up.stderr + up.stdout
     assert f"local stack up (environment {config.environment})" in up.stdout
     stack = json.loads((state / "stack.json").read_text())
