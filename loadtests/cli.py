@@ -31,6 +31,7 @@ from loadtests import timeline as tl
 from loadtests.pacing import calls_per_second
 from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
+from loadtests.search import GENERATOR_TOLERANCE
 from loadtests.target import Target, TargetError
 from pipeline import capacity
 from pipeline.config import EnvironmentConfig, EnvironmentConfigError, load_environment
@@ -511,7 +512,10 @@ def finalize(
         ),
     )
     steps = controller.get("steps", [])
-    generator_limited = any(s.get("generator_limited") for s in steps)
+    generator_limited = any(s.get("generator_limited") for s in steps) or (
+        scenario.shape != "capacity"
+        and measures.get("offered_ratio", 1.0) < 1 - GENERATOR_TOLERANCE
+    )
     knee = controller.get("knee_rps")
     passed = all(g.passed for g in gate_results) and not problems and not interrupted
     if scenario.shape == "capacity" and not knee:

@@ -84,6 +84,7 @@ class Controller:
         self._greenlet: gevent.Greenlet | None = None
         self._oldest_probe: dict[str, float | None] = {}
         self._finished = False
+        self.completed = False
 
     # -- plumbing -----------------------------------------------------------------------
     def merge(self, client_id: str, data: dict) -> None:
@@ -103,9 +104,9 @@ class Controller:
     def set_phase(self, name: str, rate: float, read_rate: float, probe_rate: float) -> None:
         now = time.time()
         if self.phases:
-            self.phases[-1].end = now
-        self.phases.append(PhaseSpan(name, now, math.inf, rate, read_rate, probe_rate))
-        at = now + (0.3 if self.distributed else 0.0)
+            self.phases[-1].end = now + (0.3 if self.distributed else 0.0)
+        at = now + (0.3 if self.distributed else 0.0)  # workers get the message first
+        self.phases.append(PhaseSpan(name, at, math.inf, rate, read_rate, probe_rate))
         if self.distributed:
             workers = max(self.environment.runner.worker_count, 1)
             share = {
@@ -139,6 +140,7 @@ class Controller:
                 self._fixed(plan(scenario))
             self.set_phase("drain", 0, 0, 0)
             gevent.sleep(DRAIN_IN_FLIGHT_S + self.report_lag)
+            self.completed = True
         except Exception as exc:  # report it in the run folder, stop the run cleanly
             self.error = f"{type(exc).__name__}: {exc}"
             print(f"error: the load controller failed: {self.error}", file=sys.stderr, flush=True)
@@ -329,12 +331,13 @@ class Controller:
         else:
             achieved_type, target = [tl.PUT_RECORDS], "rate"
         wanted = sum(getattr(p, target) * (p.end - p.start) for p in loads)
-        accepted = self.timeline.window(achieved_type, start, end).counts["accepted"]
+        achieved = self.timeline.window(achieved_type, start, end).counts
         return {
+            "offered_ratio": achieved["offered"] / wanted if wanted else 0.0,
             "p95_ms": max((w.percentile(95) for w in latency if w.samples), default=0.0),
             "p99_ms": max((w.percentile(99) for w in latency if w.samples), default=0.0),
             "error_rate": everything.counts["errors"] / max(everything.counts["calls"], 1),
-            "achieved_ratio": accepted / wanted if wanted else 0.0,
+            "achieved_ratio": achieved["accepted"] / wanted if wanted else 0.0,
         }
 
     def write_steps(self) -> None:
@@ -362,7 +365,7 @@ class Controller:
             "steps": [asdict(s) for s in self.steps],
             "measures": self.measures(),
             "error": self.error,
-            "interrupted": not self.done and self._greenlet is not None,
+            "interrupted": not self.completed,
         }
         path = Path(self.config.work_dir) / CONTROLLER_RESULT
         path.write_text(json.dumps(result, indent=2, default=_json_default), encoding="utf-8")

@@ -16,7 +16,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import timeline as tl
 from loadtests.control import Controller, write_timeline
-from loadtests.pacing import Pacer, Slot
+from loadtests.pacing import Slot
 from loadtests.process import READ_GET_SHARE, ProcessState
 from loadtests.runconfig import RunConfig
 
@@ -27,7 +27,6 @@ CONTROLLER: Controller | None = None
 E2E_TIMEOUT_S = 30.0
 E2E_POLL_S = 0.1
 SEED_EVENTS = 20
-IDLE_POLL_S = 0.05
 
 
 def state() -> ProcessState:
@@ -72,21 +71,6 @@ def _quitting(environment, **_kwargs):
             environment.process_exit_code = CONTROLLER.exit_code
 
 
-def wait_for(slot: Slot) -> None:
-    delay = slot.intended_at - time.time()
-    if delay > 0:
-        gevent.sleep(delay)
-
-
-def next_slot(pacer: Pacer) -> Slot | None:
-    slot = pacer.take()
-    if slot is None:
-        gevent.sleep(IDLE_POLL_S)
-        return None
-    wait_for(slot)
-    return slot
-
-
 class KinesisProducerUser(User):
     """PutRecords batches at the scenario's records/s, shared by this process's producers."""
 
@@ -95,7 +79,7 @@ class KinesisProducerUser(User):
     @task
     def put_records(self) -> None:
         s = state()
-        slot = next_slot(s.producer_pacer)
+        slot = s.producer_feed.get()
         if slot is not None:
             s.producer.send(slot, s.factory.make(slot.units, time.time()))
 
@@ -125,7 +109,7 @@ class ApiReaderUser(_ApiUser):
     @task
     def read(self) -> None:
         s = state()
-        slot = next_slot(s.reader_pacer)
+        slot = s.reader_feed.get()
         if slot is None:
             return
         if s.known_stored and s.rng.random() < READ_GET_SHARE:
@@ -167,7 +151,7 @@ class EndToEndProbeUser(_ApiUser):
     @task
     def probe(self) -> None:
         s = state()
-        slot = next_slot(s.probe_pacer)
+        slot = s.probe_feed.get()
         if slot is None:
             return
         records = s.factory.make(1, time.time())
@@ -233,7 +217,7 @@ def seed_events(user: _ApiUser, s: ProcessState) -> None:
 class RedlineShape(LoadTestShape):
     """Spawns every user at once; the controller sets the rates and ends the run."""
 
-    use_common_options = False
+    use_common_options = True  # --run-time bounds the run whatever the controller does
 
     def tick(self):
         if CONTROLLER is None:

@@ -10,9 +10,12 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import gevent
+import gevent.queue
+
 from loadtests import keys
 from loadtests.clients import EventFactory, KinesisProducer, kinesis_client
-from loadtests.pacing import Pacer
+from loadtests.pacing import Pacer, Slot
 from loadtests.runconfig import ACKED_PREFIX, RunConfig
 from loadtests.timeline import Timeline
 
@@ -20,14 +23,62 @@ READ_GET_SHARE = 0.8  # of reader requests: get by id; the rest query by type
 KNOWN_STORED_MAX = 5000
 
 
+DISPATCH_POLL_S = 0.05
+
+
+class SlotFeed:
+    """Hands a process's users each slot when it falls due: one wake-up per slot.
+
+    Slots due while every user is busy wait in the queue, so their latency (from the intended
+    start) includes the wait. A rate change drops the slots of the old rate not yet taken.
+    """
+
+    def __init__(self, pacer: Pacer):
+        self.pacer = pacer
+        self.queue: gevent.queue.Queue = gevent.queue.Queue()
+        self.generation = 0
+        self.dropped_units = 0
+        self._dispatcher: gevent.Greenlet | None = None
+
+    def set_rate(self, rate: float, at: float) -> None:
+        self.generation += 1
+        while not self.queue.empty():
+            self.dropped_units += self.queue.get_nowait().units
+        self.pacer.set_rate(rate, at)
+        if self._dispatcher is None:
+            self._dispatcher = gevent.spawn(self._dispatch)
+
+    def _dispatch(self) -> None:
+        while True:
+            generation = self.generation
+            slot = self.pacer.take()
+            if slot is None:
+                gevent.sleep(DISPATCH_POLL_S)
+                continue
+            while generation == self.generation and slot.intended_at > time.time():
+                gevent.sleep(min(slot.intended_at - time.time(), DISPATCH_POLL_S))
+            if generation == self.generation:
+                self.queue.put(slot)
+
+    def get(self, timeout: float = 0.5) -> Slot | None:
+        try:
+            return self.queue.get(timeout=timeout)
+        except gevent.queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        if self._dispatcher is not None:
+            self._dispatcher.kill(block=False)
+
+
 class ProcessState:
     def __init__(self, config: RunConfig, fire: Any, ship: bool):
         self.config = config
         scenario = config.scenario
         self.timeline = Timeline(ship=ship)
-        self.producer_pacer = Pacer(max_units_per_call=scenario.batch_size)
-        self.reader_pacer = Pacer(max_units_per_call=1)
-        self.probe_pacer = Pacer(max_units_per_call=1)
+        self.producer_feed = SlotFeed(Pacer(max_units_per_call=scenario.batch_size))
+        self.reader_feed = SlotFeed(Pacer(max_units_per_call=1))
+        self.probe_feed = SlotFeed(Pacer(max_units_per_call=1))
         self.phase = "starting"
         tag = f"p{os.getpid()}"
         self.factory = EventFactory(
@@ -68,14 +119,16 @@ class ProcessState:
     def set_rates(self, data: dict[str, Any]) -> None:
         at = float(data.get("at") or time.time())
         self.phase = data.get("phase", self.phase)
-        self.producer_pacer.set_rate(float(data.get("records", 0)), at)
-        self.reader_pacer.set_rate(float(data.get("reads", 0)), at)
-        self.probe_pacer.set_rate(float(data.get("probes", 0)), at)
+        self.producer_feed.set_rate(float(data.get("records", 0)), at)
+        self.reader_feed.set_rate(float(data.get("reads", 0)), at)
+        self.probe_feed.set_rate(float(data.get("probes", 0)), at)
 
     def oldest_probe(self) -> float | None:
         return min(self.probes_in_flight.values(), default=None)
 
     def close(self) -> None:
+        for feed in (self.producer_feed, self.reader_feed, self.probe_feed):
+            feed.stop()
         with self._lock:
             self._acked_file.flush()
             self._acked_file.close()
