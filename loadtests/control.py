@@ -15,13 +15,14 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import gevent
 from locust.runners import MasterRunner
 
 from loadtests import timeline as tl
 from loadtests.cloudwatch import downstream_throttles
+from loadtests.process import open_acked_file
 from loadtests.runconfig import CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import Phase, plan
 from loadtests.search import KneeSearch, ProbeResult, Verdict, judge
@@ -83,12 +84,19 @@ class Controller:
         self.error: str | None = None
         self._greenlet: gevent.Greenlet | None = None
         self._oldest_probe: dict[str, float | None] = {}
+        self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
 
     # -- plumbing -----------------------------------------------------------------------
     def merge(self, client_id: str, data: dict) -> None:
         self.timeline.merge(data.get("redline_timeline") or [])
+        acked = data.get("redline_acked")
+        if acked:
+            if self._acked_file is None:
+                self._acked_file = open_acked_file(self.config.work_dir, "master")
+            self._acked_file.write("\n".join(acked) + "\n")
+            self._acked_file.flush()
         self._oldest_probe[client_id] = data.get("redline_oldest_probe")
 
     def oldest_probe(self) -> float | None:
@@ -96,6 +104,11 @@ class Controller:
             values = [v for v in self._oldest_probe.values() if v is not None]
             return min(values, default=None)
         return self.local_state.oldest_probe()
+
+    def close(self) -> None:
+        if self._acked_file is not None:
+            self._acked_file.close()
+            self._acked_file = None  # a late worker report reopens it
 
     def ensure_started(self) -> None:
         if self._greenlet is None:

@@ -52,6 +52,7 @@ def _on_init(environment, **_kwargs):
 def _ship(client_id, data, **_kwargs):
     data["redline_timeline"] = state().timeline.drain()
     data["redline_oldest_probe"] = state().oldest_probe()
+    data["redline_acked"] = state().drain_acked()
 
 
 @events.worker_report.add_listener
@@ -66,6 +67,7 @@ def _quitting(environment, **_kwargs):
         STATE.close()
     if CONTROLLER is not None:
         CONTROLLER.finish()
+        CONTROLLER.close()
         write_timeline(CONFIG, CONTROLLER)
         if CONTROLLER.exit_code is not None:
             environment.process_exit_code = CONTROLLER.exit_code

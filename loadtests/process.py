@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import gevent
 import gevent.queue
@@ -71,6 +71,11 @@ class SlotFeed:
             self._dispatcher.kill(block=False)
 
 
+def open_acked_file(work_dir: str, name: str) -> TextIO:
+    """work_dir/acked-<name>.txt: an acknowledged event id a line (the audit reads them all)."""
+    return (Path(work_dir) / f"{ACKED_PREFIX}{name}.txt").open("a", encoding="utf-8")
+
+
 class ProcessState:
     def __init__(self, config: RunConfig, fire: Any, ship: bool):
         self.config = config
@@ -106,15 +111,24 @@ class ProcessState:
         self.rng = random.Random(os.getpid())  # noqa: S311 - load shape
         self._lock = threading.Lock()
         Path(config.work_dir).mkdir(parents=True, exist_ok=True)
-        self._acked_path = Path(config.work_dir) / f"{ACKED_PREFIX}{os.getpid()}.txt"
-        self._acked_file = self._acked_path.open("a", encoding="utf-8")
+        self.ship = ship
+        self.unshipped_acked: list[str] = []  # a worker ships its ids to the master
+        self._acked_file = None if ship else open_acked_file(config.work_dir, str(os.getpid()))
         self.acked_count = 0
         self.seeded = False
 
     def on_acked(self, event_ids: list[str], _at: float) -> None:
         with self._lock:
-            self._acked_file.write("\n".join(event_ids) + "\n")
             self.acked_count += len(event_ids)
+            if self._acked_file is None:
+                self.unshipped_acked.extend(event_ids)
+            else:
+                self._acked_file.write("\n".join(event_ids) + "\n")
+
+    def drain_acked(self) -> list[str]:
+        with self._lock:
+            ids, self.unshipped_acked = self.unshipped_acked, []
+            return ids
 
     def set_rates(self, data: dict[str, Any]) -> None:
         at = float(data.get("at") or time.time())
@@ -130,5 +144,5 @@ class ProcessState:
         for feed in (self.producer_feed, self.reader_feed, self.probe_feed):
             feed.stop()
         with self._lock:
-            self._acked_file.flush()
-            self._acked_file.close()
+            if self._acked_file is not None:
+                self._acked_file.close()
