@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,6 +40,7 @@ INVOCATIONS = _M("Invocations", _LAMBDA).name
 DURATION = _M("Duration", _LAMBDA).name
 LAMBDA_ITERATOR_AGE = _M("IteratorAge", _LAMBDA).name
 RECORDS_STORED = m.RECORDS_STORED.name
+API_RESOURCES = ("API rate limit", "Lambda API concurrency")
 
 
 @dataclass
@@ -101,7 +102,7 @@ class Workload:
     api_duration_source: str
     hot_key_share: float
     key_strategy: str
-    notes: list[str] = field(default_factory=list)
+    api_concurrency_per_rps: float = 0.0  # measured peak in flight per request/s (0: none)
 
 
 @dataclass
@@ -228,6 +229,15 @@ def utilization(run: Run, start: float, ingest: PerSecond | None, api: PerSecond
             concurrent.timestamps - start,
             concurrent.values / ingest_cap,
         )
+    api_concurrent = run.metric(_LAMBDA, CONCURRENT, "Maximum", _function_dimension(run, "api"))
+    api_cap = env.api.reserved_concurrency
+    if api_cap < 0:
+        api_cap = limits.LAMBDA_ACCOUNT_CONCURRENCY
+    if api_concurrent is not None and api_cap > 0:
+        result["Lambda API concurrency"] = (
+            api_concurrent.timestamps - start,
+            api_concurrent.values / api_cap,
+        )
     if api is not None and api.total_offered > 0:
         result["API rate limit"] = (api.elapsed, api.offered / env.api.throttling_rate_limit)
     return result
@@ -279,14 +289,21 @@ def find_bottleneck(
     workload_hot_share: float,
 ) -> Bottleneck | None:
     """The resource that throttled first, in time (a tie goes to the one nearest the producer)."""
-    ingest_fn = _function_dimension(run, "ingest")
+    ingest_fn, api_fn = _function_dimension(run, "ingest"), _function_dimension(run, "api")
     candidates: list[tuple[float, int, str, str, float, str | None]] = []
     signals = (
         ("Kinesis shard writes", _KINESIS, WRITE_EXCEEDED, None, "Kinesis shard writes"),
         ("Kinesis shard writes", _KINESIS, THROTTLED_RECORDS, None, "Kinesis shard writes"),
-        ("Lambda ingest concurrency", _LAMBDA, LAMBDA_THROTTLES, ingest_fn, None),
+        (
+            "Lambda ingest concurrency",
+            _LAMBDA,
+            LAMBDA_THROTTLES,
+            ingest_fn,
+            "Lambda ingest concurrency",
+        ),
         ("DynamoDB table writes", _DYNAMODB, WRITE_THROTTLES, None, "DynamoDB table WCU"),
         ("DynamoDB table reads", _DYNAMODB, READ_THROTTLES, None, "DynamoDB table RCU"),
+        ("Lambda API concurrency", _LAMBDA, LAMBDA_THROTTLES, api_fn, "Lambda API concurrency"),
     )
     seen: set[str] = set()
     for order, (resource, namespace, metric, dimension, util_label) in enumerate(signals):
@@ -322,12 +339,12 @@ def find_bottleneck(
         return None
     first_at, _order, resource, metric, total, util_label = min(candidates)
     elapsed = first_at - start
-    family = api if resource == "API rate limit" else ingest
+    family = api if resource in API_RESOURCES else ingest
     rate = _rate_at(family, start, first_at)
     used = _utilization_at(utilization_series, util_label, elapsed) if util_label else None
     parts = [f"{metric}: {total:,.0f} in the run, first at {iso(first_at)} (+{elapsed:.0f} s)"]
     if rate is not None:
-        unit = "requests/s" if resource == "API rate limit" else "records/s"
+        unit = "requests/s" if resource in API_RESOURCES else "records/s"
         parts.append(f"offered {rate:,.0f} {unit} then")
     if used is not None:
         parts.append(f"{util_label} at {used:.0%} of its limit")
@@ -361,9 +378,16 @@ def _mean_over(series: Series | None) -> float | None:
     return float(finite.mean()) if finite.size else None
 
 
+def _concurrency_per_rps(run: Run, dimension: str, rate: float) -> float:
+    """Peak concurrent executions per request/s (a floor when the function was throttled)."""
+    series = run.metric(_LAMBDA, CONCURRENT, "Maximum", dimension)
+    if series is None or rate <= 0 or not np.isfinite(series.values).any():
+        return 0.0
+    return float(np.nanmax(series.values)) / rate
+
+
 def workload(run: Run, ingest: PerSecond | None, api: PerSecond | None) -> Workload:
     options = run.info.get("options") or {}
-    notes: list[str] = []
     offered = ingest.total_offered if ingest else 0.0
     if ingest is not None and offered > 0 and np.nansum(ingest.offered_bytes) > 0:
         record_bytes = float(np.nansum(ingest.offered_bytes)) / offered
@@ -437,7 +461,7 @@ def workload(run: Run, ingest: PerSecond | None, api: PerSecond | None) -> Workl
         api_duration_source=api_source,
         hot_key_share=hot,
         key_strategy=str(options.get("key_strategy", "uniform")),
-        notes=notes,
+        api_concurrency_per_rps=_concurrency_per_rps(run, api_fn, read_rate),
     )
 
 

@@ -26,6 +26,7 @@ from reports.reader import Run, RunFolderError, read_run
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_TARGET_RATE = 10_000_000.0
+ERROR_SHARE_WORTH_A_LINE = 0.01
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,15 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
         headline += f"; {a.bottleneck.resource} throttled first."
     else:
         headline += "; nothing throttled."
+    failures = []
+    for family, what in ((a.ingest, "records"), (a.api, "API requests")):
+        if family is not None and family.total_offered > 0:
+            share = float(family.errors.sum()) / family.total_offered
+            if share >= ERROR_SHARE_WORTH_A_LINE:
+                failures.append(f"{share:.1%} of the {what} failed")
+    if failures:
+        text = "; ".join(failures)
+        headline += " " + text[0].upper() + text[1:] + "."
     status = "pass"
     if passed is False or (lost is not None and lost > 0):
         status = "fail"
@@ -275,8 +285,10 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
         if rate > 0
     ]
     chosen = _chosen(rows, options)
-    before = run.environment.model_dump(mode="json")
-    recommended, changes = sizings.recommend(run.environment, chosen, options.keep_modes)
+    before = run.info["environment"]
+    recommended, changes = sizings.recommend(
+        run.environment, chosen, options.keep_modes, as_used=run.info["environment"]
+    )
     env_name = str(run.info.get("environment_name") or run.environment.environment)
     diff = sizings.tfvars_diff(before, recommended, f"{env_name}.tfvars.json")
     charts = chart_module.all_charts(a)
