@@ -172,8 +172,22 @@ def _series_sum(series: Series | None) -> float:
     return float(np.nansum(series.values)) if series is not None else 0.0
 
 
+def _dense(series: Series) -> Series:
+    """The series on every period from its first to its last: a period CloudWatch left out
+    had no data points, which for counts and concurrency means 0 (not a line drawn across)."""
+    if series.timestamps.size < 2:
+        return series
+    period = series.period_s or 1.0
+    first = series.timestamps[0]
+    slots = np.round((series.timestamps - first) / period).astype(np.int64)
+    values = np.zeros(int(slots[-1]) + 1)
+    values[slots] = series.values
+    return Series(first + np.arange(values.size) * period, values, period)
+
+
 def _rate_series(series: Series, start: float) -> tuple[np.ndarray, np.ndarray]:
     """A Sum per period as a per-second rate, at the start of each period."""
+    series = _dense(series)
     return series.timestamps - start, series.values / series.period_s
 
 
@@ -187,7 +201,8 @@ def utilization(run: Run, start: float, ingest: PerSecond | None, api: PerSecond
         if records is not None:
             t, rate = _rate_series(records, start)
             share = rate / (shards * limits.KINESIS_SHARD_WRITE_RECORDS_PER_S)
-            if volume is not None and volume.values.size == records.values.size:
+            volume = _dense(volume) if volume is not None else None
+            if volume is not None and volume.values.size == share.size:
                 share = np.maximum(
                     share,
                     volume.values
@@ -225,6 +240,7 @@ def utilization(run: Run, start: float, ingest: PerSecond | None, api: PerSecond
         ingest_cap = min(ingest_cap, env.ingest.reserved_concurrency)
     concurrent = run.metric(_LAMBDA, CONCURRENT, "Maximum", _function_dimension(run, "ingest"))
     if concurrent is not None and ingest_cap > 0:
+        concurrent = _dense(concurrent)
         result["Lambda ingest concurrency"] = (
             concurrent.timestamps - start,
             concurrent.values / ingest_cap,
@@ -234,6 +250,7 @@ def utilization(run: Run, start: float, ingest: PerSecond | None, api: PerSecond
     if api_cap < 0:
         api_cap = limits.LAMBDA_ACCOUNT_CONCURRENCY
     if api_concurrent is not None and api_cap > 0:
+        api_concurrent = _dense(api_concurrent)
         result["Lambda API concurrency"] = (
             api_concurrent.timestamps - start,
             api_concurrent.values / api_cap,
