@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", default="local", help="local or aws")
     run.add_argument("--env", default=None, help="environment file (default: local / dev)")
     run.add_argument("--workers", type=int, default=1, help="Locust worker processes")
+    run.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        help="workers on other machines (TARGET=aws), connecting through an SSH tunnel",
+    )
+    run.add_argument("--master-port", type=int, default=5557)
     run.add_argument("--results", default=str(REPO_ROOT / rf.RESULTS_DIR))
     for flag, dest, kind in (
         ("--rate", "rate", float),
@@ -151,7 +158,28 @@ def peak_rate(scenario: Scenario, start_rate: float) -> float:
     return scenario.rate
 
 
-def run_locust(config: RunConfig, config_path: Path, bound_s: float) -> int:
+def worker_argv(master_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--worker",
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        str(master_port),
+    ]
+
+
+def run_locust(
+    config: RunConfig,
+    config_path: Path,
+    bound_s: float,
+    remote_workers: int = 0,
+    master_port: int = 5557,
+) -> int:
     run_dir = Path(config.run_dir)
     argv = [
         sys.executable,
@@ -179,20 +207,45 @@ def run_locust(config: RunConfig, config_path: Path, bound_s: float) -> int:
         "--run-time",
         f"{math.ceil(bound_s)}s",
     ]
-    if config.workers > 1:
+    local_workers = config.workers - remote_workers
+    if remote_workers:
+        argv += ["--master", "--master-bind-host", "127.0.0.1"]
+        argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
+    elif config.workers > 1:
         argv += ["--processes", str(config.workers)]
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
+    processes: list[subprocess.Popen] = []
     try:
-        return process.wait(timeout=bound_s + LOCUST_GRACE_S)
+        master = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
+        processes.append(master)
+        for _ in range(local_workers if remote_workers else 0):
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    worker_argv(master_port), env=env, cwd=REPO_ROOT, start_new_session=True
+                )
+            )
+        if remote_workers:
+            print(
+                f"==> waiting for {remote_workers} remote worker(s): on each worker machine,"
+                f" with `ssh -N -L {master_port}:127.0.0.1:{master_port} <this host>` open and"
+                f" {config_path} copied there, run:\n    {CONFIG_ENV}=<copy of config.json> "
+                + " ".join(worker_argv(master_port)[1:]),
+                flush=True,
+            )
+        code = master.wait(timeout=bound_s + LOCUST_GRACE_S)
+        for worker in processes[1:]:
+            worker.wait(timeout=30)
+        return code
     except subprocess.TimeoutExpired:
         print("error: Locust did not stop in time; stopping it", file=sys.stderr, flush=True)
-        _stop_group(process)
         return EXIT_BROKEN
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the load (the run folder keeps what was measured)")
-        _stop_group(process)
         raise
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                _stop_group(process)
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -333,6 +386,10 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(f"TARGET must be local or aws, got {args.target!r}")
         if args.workers < 1 or args.workers > 64:
             raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
+        if args.remote_workers < 0 or args.remote_workers > 256:
+            raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
+        if args.remote_workers and args.target != "aws":
+            raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
         env_name = args.env or ("local" if args.target == "local" else "dev")
         environment = load_environment(env_name)
     except (ScenarioError, EnvironmentConfigError) as exc:
@@ -387,7 +444,7 @@ def _run(args, scenario: Scenario, env_name: str, environment: EnvironmentConfig
     run_id, run_dir = folder.create(results_dir, scenario.name)
     estimate = estimated_capacity(environment, scenario)
     start_rate = scenario.search.start_rate or min(0.6 * estimate, scenario.rate)
-    workers = args.workers
+    workers = args.workers + args.remote_workers
     config = RunConfig(
         run_id=run_id,
         run_dir=str(run_dir),
@@ -434,7 +491,7 @@ def _run(args, scenario: Scenario, env_name: str, environment: EnvironmentConfig
     bound = scenario.duration_s + 60.0
     interrupted = False
     try:
-        locust_code = run_locust(config, config_path, bound)
+        locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
     return finalize(
