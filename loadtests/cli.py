@@ -261,14 +261,13 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 
 def _versions(target: Target) -> dict[str, str]:
-    import boto3
-    import locust
-
+    # Never `import locust` here: it monkeypatches this process with gevent.
     versions = {
         "redline": _package_version("redline"),
         "python": platform.python_version(),
-        "locust": locust.__version__,
-        "boto3": boto3.__version__,
+        "locust": _package_version("locust"),
+        "boto3": _package_version("boto3"),
+        "hdrhistogram": _package_version("hdrhistogram"),
     }
     engines = target.info.get("versions") or target.info.get("engines")
     if isinstance(engines, dict):
@@ -322,19 +321,18 @@ def _copy_newrelic_payloads(target: Target, run_dir: Path, start: float, end: fl
         (run_dir / rf.NEWRELIC_PAYLOADS).write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
-def _copy_logs(target: Target, run_dir: Path, work_dir: Path) -> None:
+def _copy_logs(target: Target | None, run_dir: Path, work_dir: Path) -> None:
+    """Locust's log and, once the stack has stopped, every log of the stack's run."""
     logs = run_dir / rf.LOGS_DIR
     logs.mkdir(exist_ok=True)
     locust_log = work_dir / "locust.log"
     if locust_log.exists():
         shutil.copy2(locust_log, logs / "locust.log")
-    sources = target.info.get("logs") if isinstance(target.info.get("logs"), dict) else {}
-    for name, path in sources.items():
-        source = Path(path)
-        if source.is_file():
-            shutil.copy2(
-                source, logs / f"{name}.log" if source.suffix != ".log" else logs / source.name
-            )
+    if target is None or target.state_dir is None:
+        return
+    stack_logs = target.state_dir / "logs"
+    for run_logs in sorted(p for p in stack_logs.glob("*") if p.is_dir() and not p.is_symlink()):
+        shutil.copytree(run_logs, logs, dirs_exist_ok=True)
 
 
 def build_report(run_dir: Path) -> str | None:
@@ -398,8 +396,12 @@ def run(args: argparse.Namespace) -> int:
 
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     started: list[Target] = []  # what this run started, stopped in `finally` whatever happens
+    work_root = REPO_ROOT / ".redline" / "loadtests"
+    work_root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
+    run_dirs: list[Path] = []
     try:
-        return _run(args, scenario, env_name, environment, started.append)
+        return _run(args, scenario, env_name, environment, started.append, work_dir, run_dirs)
     except (TargetError, EnvironmentConfigError) as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
@@ -410,6 +412,9 @@ def run(args: argparse.Namespace) -> int:
         for target in started:
             print(f"==> stopping the {target.name} stack this run started", flush=True)
             target.stop()
+        for run_dir in run_dirs:
+            _copy_logs(started[0] if started else None, run_dir, work_dir)
+        shutil.rmtree(work_dir, ignore_errors=True)  # scratch: acked ids, config, stack state
         signal.signal(signal.SIGTERM, previous_term)
 
 
@@ -434,14 +439,20 @@ def _start_target(
     return Target("aws", endpoints, environment, False)
 
 
-def _run(args, scenario: Scenario, env_name: str, environment: EnvironmentConfig, started) -> int:
+def _run(
+    args,
+    scenario: Scenario,
+    env_name: str,
+    environment: EnvironmentConfig,
+    started,
+    work_dir: Path,
+    run_dirs: list[Path],
+) -> int:
     results_dir = Path(args.results)
-    work_root = REPO_ROOT / ".redline" / "loadtests"
-    work_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
     target = _start_target(args, env_name, environment, work_dir, started)
 
     run_id, run_dir = folder.create(results_dir, scenario.name)
+    run_dirs.append(run_dir)
     estimate = estimated_capacity(environment, scenario)
     start_rate = scenario.search.start_rate or min(0.6 * estimate, scenario.rate)
     workers = args.workers + args.remote_workers
@@ -595,7 +606,6 @@ def finalize(
     run_json.update(ended_at=folder.iso(ended), duration_s=round(ended - started_at, 1))
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
     _copy_newrelic_payloads(target, run_dir, window_start, window_end)
-    _copy_logs(target, run_dir, work_dir)
     report = folder.plain_report(
         summary, audit_result.to_dict() if audit_result else None, run_json
     )

@@ -308,9 +308,9 @@ class Controller:
     def target_at(self, second: int, request_type: str) -> tuple[str, float]:
         for span in reversed(self.phases):
             if span.start <= second + 0.5:
-                if request_type in (tl.PUT_RECORDS, "seed"):
+                if request_type == tl.PUT_RECORDS:
                     return span.name, span.rate
-                if request_type == tl.E2E_PROBE:
+                if request_type.startswith("e2e"):
                     return span.name, span.probe_rate
                 return span.name, span.read_rate * SHARE_OF_READS.get(request_type, 1.0)
         return "starting", 0.0
