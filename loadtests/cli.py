@@ -121,7 +121,7 @@ def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dic
     users: dict[str, int] = {}
     if scenario.mix != "read":
         calls = calls_per_second(peak_rate / workers, scenario.batch_size)
-        users["KinesisProducerUser"] = min(max(math.ceil(calls * 3) + 2, 4), 300)
+        users["KinesisProducerUser"] = min(max(math.ceil(calls * 1.5) + 2, 4), 300)
         if scenario.probe_rate > 0:
             users["EndToEndProbeUser"] = min(math.ceil(scenario.probe_rate / workers * 15) + 1, 50)
     if scenario.mix != "ingest":
