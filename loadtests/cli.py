@@ -563,7 +563,8 @@ def finalize(
         problems.append(f"CloudWatch metrics not read: {exc}")
     folder.write_csv(run_dir / rf.CLOUDWATCH_CSV, rf.CLOUDWATCH_COLUMNS, cw_rows)
 
-    bottleneck = cloudwatch.first_throttled(
+    steps = controller.get("steps", [])
+    bottleneck = cloudwatch.bottleneck_of_steps(steps, cw_rows) or cloudwatch.first_throttled(
         [r for r in cw_rows if window_start - period <= r["timestamp"] <= window_end],
         _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
         _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
@@ -579,7 +580,6 @@ def finalize(
             achieved_ratio=measures.get("achieved_ratio"),
         ),
     )
-    steps = controller.get("steps", [])
     generator_limited = any(s.get("generator_limited") for s in steps) or (
         scenario.shape != "capacity"
         and measures.get("offered_ratio", 1.0) < 1 - GENERATOR_TOLERANCE
