@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", default="local", help="local or aws")
     run.add_argument("--env", default=None, help="environment file (default: local / dev)")
     run.add_argument("--workers", type=int, default=1, help="Locust worker processes")
+    run.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        help="workers on other machines (TARGET=aws), connecting through an SSH tunnel",
+    )
+    run.add_argument("--master-port", type=int, default=5557)
     run.add_argument("--results", default=str(REPO_ROOT / rf.RESULTS_DIR))
     for flag, dest, kind in (
         ("--rate", "rate", float),
@@ -114,7 +121,7 @@ def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dic
     users: dict[str, int] = {}
     if scenario.mix != "read":
         calls = calls_per_second(peak_rate / workers, scenario.batch_size)
-        users["KinesisProducerUser"] = min(max(math.ceil(calls * 3) + 2, 4), 300)
+        users["KinesisProducerUser"] = min(max(math.ceil(calls * 1.5) + 2, 4), 300)
         if scenario.probe_rate > 0:
             users["EndToEndProbeUser"] = min(math.ceil(scenario.probe_rate / workers * 15) + 1, 50)
     if scenario.mix != "ingest":
@@ -151,7 +158,28 @@ def peak_rate(scenario: Scenario, start_rate: float) -> float:
     return scenario.rate
 
 
-def run_locust(config: RunConfig, config_path: Path, bound_s: float) -> int:
+def worker_argv(master_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--worker",
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        str(master_port),
+    ]
+
+
+def run_locust(
+    config: RunConfig,
+    config_path: Path,
+    bound_s: float,
+    remote_workers: int = 0,
+    master_port: int = 5557,
+) -> int:
     run_dir = Path(config.run_dir)
     argv = [
         sys.executable,
@@ -179,20 +207,45 @@ def run_locust(config: RunConfig, config_path: Path, bound_s: float) -> int:
         "--run-time",
         f"{math.ceil(bound_s)}s",
     ]
-    if config.workers > 1:
+    local_workers = config.workers - remote_workers
+    if remote_workers:
+        argv += ["--master", "--master-bind-host", "127.0.0.1"]
+        argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
+    elif config.workers > 1:
         argv += ["--processes", str(config.workers)]
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
+    processes: list[subprocess.Popen] = []
     try:
-        return process.wait(timeout=bound_s + LOCUST_GRACE_S)
+        master = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
+        processes.append(master)
+        for _ in range(local_workers if remote_workers else 0):
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    worker_argv(master_port), env=env, cwd=REPO_ROOT, start_new_session=True
+                )
+            )
+        if remote_workers:
+            print(
+                f"==> waiting for {remote_workers} remote worker(s): on each worker machine,"
+                f" with `ssh -N -L {master_port}:127.0.0.1:{master_port} <this host>` open and"
+                f" {config_path} copied there, run:\n    {CONFIG_ENV}=<copy of config.json> "
+                + " ".join(worker_argv(master_port)[1:]),
+                flush=True,
+            )
+        code = master.wait(timeout=bound_s + LOCUST_GRACE_S)
+        for worker in processes[1:]:
+            worker.wait(timeout=30)
+        return code
     except subprocess.TimeoutExpired:
         print("error: Locust did not stop in time; stopping it", file=sys.stderr, flush=True)
-        _stop_group(process)
         return EXIT_BROKEN
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the load (the run folder keeps what was measured)")
-        _stop_group(process)
         raise
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                _stop_group(process)
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -208,14 +261,13 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 
 def _versions(target: Target) -> dict[str, str]:
-    import boto3
-    import locust
-
+    # Never `import locust` here: it monkeypatches this process with gevent.
     versions = {
         "redline": _package_version("redline"),
         "python": platform.python_version(),
-        "locust": locust.__version__,
-        "boto3": boto3.__version__,
+        "locust": _package_version("locust"),
+        "boto3": _package_version("boto3"),
+        "hdrhistogram": _package_version("hdrhistogram"),
     }
     engines = target.info.get("versions") or target.info.get("engines")
     if isinstance(engines, dict):
@@ -269,19 +321,18 @@ def _copy_newrelic_payloads(target: Target, run_dir: Path, start: float, end: fl
         (run_dir / rf.NEWRELIC_PAYLOADS).write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
-def _copy_logs(target: Target, run_dir: Path, work_dir: Path) -> None:
+def _copy_logs(target: Target | None, run_dir: Path, work_dir: Path) -> None:
+    """Locust's log and, once the stack has stopped, every log of the stack's run."""
     logs = run_dir / rf.LOGS_DIR
     logs.mkdir(exist_ok=True)
     locust_log = work_dir / "locust.log"
     if locust_log.exists():
         shutil.copy2(locust_log, logs / "locust.log")
-    sources = target.info.get("logs") if isinstance(target.info.get("logs"), dict) else {}
-    for name, path in sources.items():
-        source = Path(path)
-        if source.is_file():
-            shutil.copy2(
-                source, logs / f"{name}.log" if source.suffix != ".log" else logs / source.name
-            )
+    if target is None or target.state_dir is None:
+        return
+    stack_logs = target.state_dir / "logs"
+    for run_logs in sorted(p for p in stack_logs.glob("*") if p.is_dir() and not p.is_symlink()):
+        shutil.copytree(run_logs, logs, dirs_exist_ok=True)
 
 
 def build_report(run_dir: Path) -> str | None:
@@ -333,6 +384,10 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(f"TARGET must be local or aws, got {args.target!r}")
         if args.workers < 1 or args.workers > 64:
             raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
+        if args.remote_workers < 0 or args.remote_workers > 256:
+            raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
+        if args.remote_workers and args.target != "aws":
+            raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
         env_name = args.env or ("local" if args.target == "local" else "dev")
         environment = load_environment(env_name)
     except (ScenarioError, EnvironmentConfigError) as exc:
@@ -341,8 +396,12 @@ def run(args: argparse.Namespace) -> int:
 
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     started: list[Target] = []  # what this run started, stopped in `finally` whatever happens
+    work_root = REPO_ROOT / ".redline" / "loadtests"
+    work_root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
+    run_dirs: list[Path] = []
     try:
-        return _run(args, scenario, env_name, environment, started.append)
+        return _run(args, scenario, env_name, environment, started.append, work_dir, run_dirs)
     except (TargetError, EnvironmentConfigError) as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
@@ -353,6 +412,9 @@ def run(args: argparse.Namespace) -> int:
         for target in started:
             print(f"==> stopping the {target.name} stack this run started", flush=True)
             target.stop()
+        for run_dir in run_dirs:
+            _copy_logs(started[0] if started else None, run_dir, work_dir)
+        shutil.rmtree(work_dir, ignore_errors=True)  # scratch: acked ids, config, stack state
         signal.signal(signal.SIGTERM, previous_term)
 
 
@@ -377,17 +439,23 @@ def _start_target(
     return Target("aws", endpoints, environment, False)
 
 
-def _run(args, scenario: Scenario, env_name: str, environment: EnvironmentConfig, started) -> int:
+def _run(
+    args,
+    scenario: Scenario,
+    env_name: str,
+    environment: EnvironmentConfig,
+    started,
+    work_dir: Path,
+    run_dirs: list[Path],
+) -> int:
     results_dir = Path(args.results)
-    work_root = REPO_ROOT / ".redline" / "loadtests"
-    work_root.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
     target = _start_target(args, env_name, environment, work_dir, started)
 
     run_id, run_dir = folder.create(results_dir, scenario.name)
+    run_dirs.append(run_dir)
     estimate = estimated_capacity(environment, scenario)
     start_rate = scenario.search.start_rate or min(0.6 * estimate, scenario.rate)
-    workers = args.workers
+    workers = args.workers + args.remote_workers
     config = RunConfig(
         run_id=run_id,
         run_dir=str(run_dir),
@@ -434,7 +502,7 @@ def _run(args, scenario: Scenario, env_name: str, environment: EnvironmentConfig
     bound = scenario.duration_s + 60.0
     interrupted = False
     try:
-        locust_code = run_locust(config, config_path, bound)
+        locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
     return finalize(
@@ -495,7 +563,8 @@ def finalize(
         problems.append(f"CloudWatch metrics not read: {exc}")
     folder.write_csv(run_dir / rf.CLOUDWATCH_CSV, rf.CLOUDWATCH_COLUMNS, cw_rows)
 
-    bottleneck = cloudwatch.first_throttled(
+    steps = controller.get("steps", [])
+    bottleneck = cloudwatch.bottleneck_of_steps(steps, cw_rows) or cloudwatch.first_throttled(
         [r for r in cw_rows if window_start - period <= r["timestamp"] <= window_end],
         _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
         _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
@@ -511,7 +580,6 @@ def finalize(
             achieved_ratio=measures.get("achieved_ratio"),
         ),
     )
-    steps = controller.get("steps", [])
     generator_limited = any(s.get("generator_limited") for s in steps) or (
         scenario.shape != "capacity"
         and measures.get("offered_ratio", 1.0) < 1 - GENERATOR_TOLERANCE
@@ -538,7 +606,6 @@ def finalize(
     run_json.update(ended_at=folder.iso(ended), duration_s=round(ended - started_at, 1))
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
     _copy_newrelic_payloads(target, run_dir, window_start, window_end)
-    _copy_logs(target, run_dir, work_dir)
     report = folder.plain_report(
         summary, audit_result.to_dict() if audit_result else None, run_json
     )

@@ -240,3 +240,56 @@ def first_throttled(
 
 def _iso(epoch: float) -> str:
     return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+CONSUMER = "ingest consumer throughput"
+
+
+def bottleneck_of_steps(
+    steps: list[dict[str, Any]], rows: Iterable[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The resource behind the first probe the pipeline did not sustain, from its window."""
+    failed = next((s for s in steps if not s.get("sustained")), None)
+    if failed is None:
+        return None
+    start = float(failed["started_at"])
+    end = start + float(failed["duration_s"]) + 1
+    in_window = [r for r in rows if start - 1 <= r["timestamp"] < end]
+    rate = float(failed["target_rate"])
+    reasons = failed.get("reasons") or ""
+    throttled = first_throttled(in_window, {}, {})
+    common = {"first_at": int(start), "rate": rate, "reasons": reasons}
+    if throttled is not None:
+        return {**throttled, **common, "first_at": throttled["first_at"]}
+    if "throttled" in reasons:
+        return {
+            "resource": "kinesis shard writes",
+            "metric": "producer PutRecords throttled records",
+            "value": float(failed.get("throttled_rate") or 0),
+            "evidence": f"at {rate:.0f} records/s the producers saw {reasons}",
+            **common,
+        }
+    if "produced->readable" in reasons:
+        return {
+            "resource": CONSUMER,
+            "metric": "e2e.probe produced->readable p95",
+            "value": float(failed.get("e2e_p95_ms") or 0),
+            "evidence": f"at {rate:.0f} records/s nothing throttled but the consumer fell"
+            f" behind: {reasons}",
+            **common,
+        }
+    if "generator" in reasons:
+        return {
+            "resource": "load generator",
+            "metric": "offered rate",
+            "value": float(failed.get("offered_rate") or 0),
+            "evidence": f"at {rate:.0f} records/s {reasons}: add WORKERS",
+            **common,
+        }
+    return {
+        "resource": "kinesis put latency",
+        "metric": "kinesis.put_records p99",
+        "value": float(failed.get("latency_p99_ms") or 0),
+        "evidence": f"at {rate:.0f} records/s {reasons}",
+        **common,
+    }

@@ -32,6 +32,8 @@ PROGRESS_EVERY_S = 5.0
 LOCAL_REPORT_LAG_S = 1.5  # in-flight calls finishing after the window
 WORKER_REPORT_LAG_S = 4.0  # workers report every 3 s
 DRAIN_IN_FLIGHT_S = 5.0  # after the last phase: let retries and probes finish
+WARMUP_MAX_S = 30.0
+WARM_E2E_MS = 3000
 SHARE_OF_READS = {tl.API_GET_EVENT: 0.8, tl.API_QUERY: 0.2}
 
 
@@ -176,6 +178,7 @@ class Controller:
         criteria = s.search
         mix_reads = s.read_rate if s.mix == "mixed" else 0.0
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
+        self._warmup(min(50.0, self.config.start_rate / 10))
         budget_end = time.time() + s.duration_s
         probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
         step = 0
@@ -195,6 +198,18 @@ class Controller:
                 self._recover(budget_end)
         self.knee = search.knee
 
+    def _warmup(self, rate: float) -> None:
+        """A low rate until an event goes through in normal time (cold starts, first polls)."""
+        s = self.config.scenario
+        self.set_phase("warmup", rate, 0, max(s.probe_rate, 1.0))
+        started = time.time()
+        deadline = started + WARMUP_MAX_S
+        while time.time() < deadline:
+            gevent.sleep(1.0)
+            recent = self.timeline.window([tl.E2E_PROBE], started, time.time())
+            if recent.samples >= 2 and recent.histogram.get_min_value() < WARM_E2E_MS:
+                return
+
     def _recover(self, budget_end: float) -> None:
         """After a failed probe: no load until the consumer's backlog is gone (bounded)."""
         s = self.config.scenario
@@ -204,8 +219,8 @@ class Controller:
         while time.time() < deadline:
             oldest = self.oldest_probe()
             recent = self.timeline.window([tl.E2E_PROBE], time.time() - 6, time.time() - 2)
-            backlog_gone = (oldest is None or time.time() - oldest < 3.0) and (
-                recent.samples == 0 or recent.percentile(95) < 3000
+            backlog_gone = (oldest is None or time.time() - oldest < WARM_E2E_MS / 1000) and (
+                recent.samples == 0 or recent.percentile(95) < WARM_E2E_MS
             )
             if backlog_gone:
                 return
@@ -308,9 +323,9 @@ class Controller:
     def target_at(self, second: int, request_type: str) -> tuple[str, float]:
         for span in reversed(self.phases):
             if span.start <= second + 0.5:
-                if request_type in (tl.PUT_RECORDS, "seed"):
+                if request_type == tl.PUT_RECORDS:
                     return span.name, span.rate
-                if request_type == tl.E2E_PROBE:
+                if request_type.startswith("e2e"):
                     return span.name, span.probe_rate
                 return span.name, span.read_rate * SHARE_OF_READS.get(request_type, 1.0)
         return "starting", 0.0
@@ -385,7 +400,7 @@ class Controller:
 
 
 def _load_phases(phases: list[PhaseSpan]) -> list[PhaseSpan]:
-    return [p for p in phases if p.name not in ("drain", "recover") and p.end > p.start]
+    return [p for p in phases if p.name not in ("warmup", "drain", "recover") and p.end > p.start]
 
 
 def _json_default(value: Any) -> Any:

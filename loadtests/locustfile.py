@@ -27,6 +27,8 @@ CONTROLLER: Controller | None = None
 E2E_TIMEOUT_S = 30.0
 E2E_POLL_S = 0.1
 SEED_EVENTS = 20
+PROBE_PUT = "e2e.put"  # the probes' own PutRecords: kept apart from the scenario's records
+SEED_PUT = "seed.put"
 
 
 def state() -> ProcessState:
@@ -160,7 +162,7 @@ class EndToEndProbeUser(_ApiUser):
         event_id = records[0][0]
         s.probes_in_flight[event_id] = slot.intended_at
         try:
-            outcome = s.producer.send(Slot(time.time(), 1), records)
+            outcome = s.producer.send(Slot(time.time(), 1), records, request_type=PROBE_PUT)
             if not outcome.accepted_ids:
                 record_probe(s, slot, None, "probe event not acknowledged by Kinesis")
                 return
@@ -209,7 +211,7 @@ def record_probe(s: ProcessState, slot: Slot, readable_at: float | None, error: 
 def seed_events(user: _ApiUser, s: ProcessState) -> None:
     """A read-only run needs stored events to read: put a few and wait until readable."""
     records = s.factory.make(SEED_EVENTS, time.time())
-    outcome = s.producer.send(Slot(time.time(), len(records)), records, request_type="seed")
+    outcome = s.producer.send(Slot(time.time(), len(records)), records, request_type=SEED_PUT)
     deadline = time.time() + E2E_TIMEOUT_S * 2
     for event_id in outcome.accepted_ids:
         if poll_until_readable(user, event_id, deadline) is not None:

@@ -41,6 +41,14 @@ class SlotFeed:
         self._dispatcher: gevent.Greenlet | None = None
 
     def set_rate(self, rate: float, at: float) -> None:
+        """The new rate from `at` on (a worker gets the message a little ahead of time)."""
+        delay = at - time.time()
+        if delay > 0:
+            gevent.spawn_later(delay, self._apply, rate, at)
+        else:
+            self._apply(rate, at)
+
+    def _apply(self, rate: float, at: float) -> None:
         self.generation += 1
         while not self.queue.empty():
             self.dropped_units += self.queue.get_nowait().units

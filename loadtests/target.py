@@ -8,6 +8,7 @@ names and the API URL from `terraform -chdir=terraform output -json`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from pipeline.config import EnvironmentConfig, load_environment
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 # terraform output name -> Endpoints field (the first name present wins).
 TERRAFORM_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -94,6 +96,8 @@ def start_local(
         raise TargetError(
             f"the local stack is not available in this checkout ({exc}); use TARGET=aws"
         ) from None
+    for name, value in LOCAL_CREDENTIALS.items():  # the local stack takes any; never real ones
+        os.environ.setdefault(name, value)
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
         handle = start_stack(

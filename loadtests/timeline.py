@@ -13,11 +13,9 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-# Request types (timeline.csv `request_type`).
-PUT_RECORDS = "kinesis.put_records"
-API_GET_EVENT = "api.get_event"
-API_QUERY = "api.query"
-E2E_PROBE = "e2e.probe"
+from reports.runfolder import API_GET_EVENT, API_QUERY, E2E_PROBE, PUT_RECORDS
+
+# Request types (timeline.csv `request_type`), named in the run folder contract.
 REQUEST_TYPES = (PUT_RECORDS, API_GET_EVENT, API_QUERY, E2E_PROBE)
 
 LOWEST_MS, HIGHEST_MS, SIGNIFICANT_DIGITS = 1, 3_600_000, 2

@@ -71,8 +71,8 @@ def test_users_scale_with_the_rate_and_split_across_workers():
     one = cli.users_per_process(smoke, 1, smoke.rate)
     assert set(one) == {"KinesisProducerUser", "EndToEndProbeUser", "ApiReaderUser"}
     capacity = resolve("capacity")
-    assert cli.users_per_process(capacity, 1, 4000)["KinesisProducerUser"] == 122
-    assert cli.users_per_process(capacity, 2, 4000)["KinesisProducerUser"] == 62
+    assert cli.users_per_process(capacity, 1, 4000)["KinesisProducerUser"] == 242
+    assert cli.users_per_process(capacity, 2, 4000)["KinesisProducerUser"] == 122
 
 
 def test_the_search_starts_from_what_the_environment_file_should_carry():
