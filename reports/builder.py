@@ -92,6 +92,17 @@ def _lost(run: Run) -> int | None:
     return int(lost) if isinstance(lost, int | float) else None
 
 
+def _bottleneck(run: Run, a: analyses.Analysis) -> dict[str, Any] | None:
+    """The first throttle found in the folder; else what the load test named (a consumer
+    falling behind, the load generator...), which only it could judge while running."""
+    if a.bottleneck is not None:
+        return a.bottleneck.to_dict()
+    theirs = (run.summary or {}).get("bottleneck")
+    if isinstance(theirs, dict) and theirs.get("resource") and theirs.get("evidence"):
+        return theirs
+    return None
+
+
 def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
     gates, passed = _gates(run)
     lost = _lost(run)
@@ -104,8 +115,11 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
         headline = (
             f"Carried every rate offered, up to {a.knee.rate:,.0f} {unit}: the knee is higher"
         )
+    bottleneck = _bottleneck(run, a)
     if a.bottleneck:
         headline += f"; {a.bottleneck.resource} throttled first."
+    elif bottleneck:
+        headline += f"; nothing throttled, the limit was the {bottleneck['resource']}."
     else:
         headline += "; nothing throttled."
     failures = []
@@ -130,7 +144,7 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
         "lost": lost,
         "unit": unit,
         "knee": a.knee,
-        "bottleneck": a.bottleneck,
+        "bottleneck": bottleneck,
         "error": (run.summary or {}).get("error"),
         "generator_limited": bool((run.summary or {}).get("generator_limited"))
         or any(s.get("generator_limited") for s in run.steps),
@@ -209,7 +223,14 @@ def _summary(
     base = dict(run.summary or {})
     gates, passed = _gates(run)
     first_failed = a.knee.first_failed
-    bottleneck = a.bottleneck.to_dict() if a.bottleneck else base.get("bottleneck")
+    bottleneck = _bottleneck(run, a)
+    theirs = base.get("bottleneck")
+    if (
+        isinstance(theirs, dict)
+        and bottleneck is not None
+        and str(theirs.get("resource", "")).lower() != str(bottleneck["resource"]).lower()
+    ):
+        base["loadtest_bottleneck"] = theirs  # kept: the load test judged it while running
     base.update(
         {
             "knee_rps": a.knee.rate,

@@ -221,3 +221,39 @@ def test_a_hot_key_caps_growth_whatever_the_shards(tmp_path):
         " 2,000 records/s whatever the shard count"
     )
     assert "hot key: one key carries 50%" in (run / rf.REPORT_MD).read_text()
+
+
+def test_without_a_throttle_the_load_tests_bottleneck_is_kept(tmp_path):
+    run = runs.write_run(
+        tmp_path / "calm",
+        runs.Pipeline(table_wcu=4000),
+        [("step-1", 100.0, 10), ("step-2", 200.0, 10)],
+        "step",
+        capacity_search=False,
+    )
+    summary_path = run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["bottleneck"] = {
+        "resource": "ingest consumer throughput",
+        "metric": "e2e.probe produced->readable p95",
+        "evidence": "at 200 records/s nothing throttled but the consumer fell behind",
+    }
+    summary_path.write_text(json.dumps(summary))
+    assert _build(run) == 0
+    merged = json.loads(summary_path.read_text())
+    assert merged["bottleneck"]["resource"] == "ingest consumer throughput"
+    assert "loadtest_bottleneck" not in merged
+    markdown = (run / rf.REPORT_MD).read_text()
+    assert "nothing throttled, the limit was the ingest consumer throughput." in markdown
+    assert "the consumer fell behind" in markdown
+
+
+def test_a_different_load_test_bottleneck_is_kept_beside_the_reports(capacity_run):
+    summary_path = capacity_run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["bottleneck"] = {"resource": "load generator", "evidence": "add WORKERS"}
+    summary_path.write_text(json.dumps(summary))
+    assert _build(capacity_run) == 0
+    merged = json.loads(summary_path.read_text())
+    assert merged["bottleneck"]["resource"] == "Kinesis shard writes"
+    assert merged["loadtest_bottleneck"]["resource"] == "load generator"
