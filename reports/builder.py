@@ -312,7 +312,7 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
     )
     env_name = str(run.info.get("environment_name") or run.environment.environment)
     diff = sizings.tfvars_diff(before, recommended, f"{env_name}.tfvars.json")
-    charts = chart_module.all_charts(a)
+    charts = chart_module.all_charts(a, options.utilization)
     context = {
         "run": run,
         "a": a,

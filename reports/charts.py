@@ -211,32 +211,26 @@ def latency(a: Analysis) -> Chart:
     )
 
 
-def utilization(a: Analysis) -> Chart:
+def utilization(a: Analysis, target: float = 0.7) -> Chart:
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
     elapsed_max = max((float(t.max()) for t, _ in a.utilization.values() if t.size), default=1.0)
     scale = _time_axis(ax, elapsed_max)
     for color, (label, (t, share)) in zip(LIMIT_COLORS, a.utilization.items(), strict=False):
         ax.plot(t / scale, share, lw=1.2, color=color, label=label)
-    ax.axhline(1.0, color=PALETTE["throttled"], lw=1, ls="--")
-    ax.axhline(0.7, color=PALETTE["target"], lw=0.8, ls=":")
-    ax.annotate(
-        "limit",
-        (0, 1.0),
-        xycoords=("axes fraction", "data"),
-        xytext=(2, 2),
-        textcoords="offset points",
-        fontsize=8,
-        color=PALETTE["throttled"],
-    )
-    ax.annotate(
-        "70% target",
-        (0, 0.7),
-        xycoords=("axes fraction", "data"),
-        xytext=(2, 2),
-        textcoords="offset points",
-        fontsize=8,
-        color=PALETTE["target"],
-    )
+    for level, text, color, style in (
+        (1.0, "limit", PALETTE["throttled"], "--"),
+        (target, f"{target:.0%} target", PALETTE["target"], ":"),
+    ):
+        ax.axhline(level, color=color, lw=1, ls=style)
+        ax.annotate(
+            text,
+            (0, level),
+            xycoords=("axes fraction", "data"),
+            xytext=(2, 2),
+            textcoords="offset points",
+            fontsize=8,
+            color=color,
+        )
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(
         0,
@@ -301,5 +295,5 @@ def iterator_age(a: Analysis) -> Chart:
     )
 
 
-def all_charts(a: Analysis) -> list[Chart]:
-    return [throughput(a), latency(a), utilization(a), iterator_age(a)]
+def all_charts(a: Analysis, utilization_target: float = 0.7) -> list[Chart]:
+    return [throughput(a), latency(a), utilization(a, utilization_target), iterator_age(a)]

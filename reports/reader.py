@@ -10,6 +10,7 @@ import csv
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,38 +121,55 @@ def _check_complete(path: Path) -> None:
             )
 
 
-def read_csv(
-    path: Path, required: tuple[str, ...], numeric: tuple[str, ...], text: tuple[str, ...]
-) -> Table:
+def _csv_rows(
+    path: Path, required: tuple[str, ...]
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The header and the (line, fields) of a CSV, each checked: present, complete, every
+    required column, every row as wide as the header."""
     name = path.name
     if not path.exists():
         raise RunFolderError(f"{name} is missing from {path.parent}")
     _check_complete(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header:
-            raise RunFolderError(f"{name} is empty (no header line): the file is truncated")
-        missing = [c for c in required if c not in header]
-        if missing:
-            raise RunFolderError(
-                f"{name} lacks column(s) {', '.join(missing)} (it has: {', '.join(header)})"
-            )
-        width = len(header)
-        index = {c: header.index(c) for c in (*numeric, *text) if c in header}
-        raw: dict[str, list[str]] = {c: [] for c in index}
-        rows = 0
-        for line, row in enumerate(reader, start=2):
-            if len(row) != width:
-                if not row:
-                    continue
-                raise RunFolderError(
-                    f"{name} line {line} has {len(row)} of {width} fields:"
-                    " the file is truncated or damaged"
-                )
-            for column, i in index.items():
-                raw[column].append(row[i])
-            rows += 1
+    handle = path.open(newline="", encoding="utf-8")
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if not header:
+        handle.close()
+        raise RunFolderError(f"{name} is empty (no header line): the file is truncated")
+    missing = [c for c in required if c not in header]
+    if missing:
+        handle.close()
+        raise RunFolderError(
+            f"{name} lacks column(s) {', '.join(missing)} (it has: {', '.join(header)})"
+        )
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        with handle:
+            for line, row in enumerate(reader, start=2):
+                if len(row) != len(header):
+                    if not row:
+                        continue
+                    raise RunFolderError(
+                        f"{name} line {line} has {len(row)} of {len(header)} fields:"
+                        " the file is truncated or damaged"
+                    )
+                yield line, row
+
+    return header, rows()
+
+
+def read_csv(
+    path: Path, required: tuple[str, ...], numeric: tuple[str, ...], text: tuple[str, ...]
+) -> Table:
+    name = path.name
+    header, rows_of = _csv_rows(path, required)
+    index = {c: header.index(c) for c in (*numeric, *text) if c in header}
+    raw: dict[str, list[str]] = {c: [] for c in index}
+    rows = 0
+    for _line, row in rows_of:
+        for column, i in index.items():
+            raw[column].append(row[i])
+        rows += 1
     numbers: dict[str, np.ndarray] = {}
     for column in numeric:
         if column not in raw:
@@ -192,42 +210,22 @@ def _cloudwatch(path: Path) -> dict[tuple[str, str, str], dict[str, Series]]:
         return {}
     name = path.name
     columns = rf.CLOUDWATCH_COLUMNS
-    _check_complete(path)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if not header:
-            raise RunFolderError(f"{name} is empty (no header line): the file is truncated")
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise RunFolderError(
-                f"{name} lacks column(s) {', '.join(missing)} (it has: {', '.join(header)})"
+    header, rows_of = _csv_rows(path, columns)
+    i = {c: header.index(c) for c in columns}
+    points: dict[tuple[str, str, str, str], list[tuple[float, float, float]]] = defaultdict(list)
+    for line, row in rows_of:
+        try:
+            stamp, period, value = (
+                float(row[i["timestamp"]]),
+                float(row[i["period_s"]]),
+                float(row[i["value"]]),
             )
-        i = {c: header.index(c) for c in columns}
-        width = len(header)
-        points: dict[tuple[str, str, str, str], list[tuple[float, float, float]]] = defaultdict(
-            list
-        )
-        for line, row in enumerate(reader, start=2):
-            if len(row) != width:
-                if not row:
-                    continue
-                raise RunFolderError(
-                    f"{name} line {line} has {len(row)} of {width} fields:"
-                    " the file is truncated or damaged"
-                )
-            try:
-                stamp, period, value = (
-                    float(row[i["timestamp"]]),
-                    float(row[i["period_s"]]),
-                    float(row[i["value"]]),
-                )
-            except ValueError:
-                for column in ("timestamp", "period_s", "value"):
-                    _number(row[i[column]], name, column, line)
-                raise
-            key = (row[i["namespace"]], row[i["metric"]], row[i["stat"]], row[i["dimensions"]])
-            points[key].append((stamp, value, period))
+        except ValueError:
+            for column in ("timestamp", "period_s", "value"):
+                _number(row[i[column]], name, column, line)
+            raise
+        key = (row[i["namespace"]], row[i["metric"]], row[i["stat"]], row[i["dimensions"]])
+        points[key].append((stamp, value, period))
     result: dict[tuple[str, str, str], dict[str, Series]] = defaultdict(dict)
     for (namespace, metric, stat, dimensions), rows in points.items():
         rows.sort()
