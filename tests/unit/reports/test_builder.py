@@ -93,6 +93,9 @@ def test_html_is_one_self_contained_file(capacity_run):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched
     assert "<script" not in html
     assert 'id="emulated"' in html
+    diff = html.split('<pre class="diff">')[1].split("</pre>")[0]
+    assert '\n<span class="del">-    &#34;shard_count&#34;: 1,</span>\n' in diff
+    assert '\n<span class="add">+    &#34;shard_count&#34;: 3,</span>\n' in diff
 
 
 def test_table_bound_run_names_the_table_and_sizes_wcu(table_run):
@@ -257,3 +260,13 @@ def test_a_different_load_test_bottleneck_is_kept_beside_the_reports(capacity_ru
     merged = json.loads(summary_path.read_text())
     assert merged["bottleneck"]["resource"] == "Kinesis shard writes"
     assert merged["loadtest_bottleneck"]["resource"] == "load generator"
+
+
+def test_text_from_the_run_folder_is_escaped_in_the_html(capacity_run):
+    run = json.loads((capacity_run / rf.RUN_JSON).read_text())
+    run["scenario"] = "<img src=x onerror=alert(1)>"
+    (capacity_run / rf.RUN_JSON).write_text(json.dumps(run))
+    assert _build(capacity_run) == 0
+    html = (capacity_run / rf.REPORT_HTML).read_text()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
