@@ -301,7 +301,7 @@ def recommend(
         _set(data, "table.read_capacity", min(sizing.table_rcu, MAX_RCU), why, "API GetItem")
         _set(data, "table.type_index.read_capacity", min(sizing.index_rcu, MAX_RCU), why, "queries")
     autoscaling = data["table"].get("autoscaling")
-    if autoscaling is not None:
+    if autoscaling is not None and env.table.autoscaling.enabled:
         for field_name, units, cap in (
             ("max_write_capacity", sizing.table_wcu, MAX_WCU),
             ("max_read_capacity", sizing.table_rcu, MAX_RCU),

@@ -270,3 +270,15 @@ def test_text_from_the_run_folder_is_escaped_in_the_html(capacity_run):
     html = (capacity_run / rf.REPORT_HTML).read_text()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_autoscaling_gets_room_above_the_new_units_only_when_enabled(capacity_run):
+    assert _build(capacity_run) == 0
+    off = parse_environment(json.loads((capacity_run / rf.RECOMMENDED_TFVARS).read_text()))
+    assert off.table.autoscaling.max_write_capacity == 3000  # untouched: autoscaling is off
+    run = json.loads((capacity_run / rf.RUN_JSON).read_text())
+    run["environment"]["table"]["autoscaling"]["enabled"] = True
+    (capacity_run / rf.RUN_JSON).write_text(json.dumps(run))
+    assert _build(capacity_run) == 0
+    on = parse_environment(json.loads((capacity_run / rf.RECOMMENDED_TFVARS).read_text()))
+    assert on.table.autoscaling.max_write_capacity == 2 * on.table.write_capacity
