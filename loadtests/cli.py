@@ -489,6 +489,7 @@ def _run(
         "versions": _versions(target),
         "limits_emulated": target.limits_emulated,
         "endpoints": {k: v for k, v in target.endpoints.__dict__.items() if v},
+        "stack_pids": target.info.get("pids", {}),  # what `make loadtest` started (local)
     }
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
     folder.point_latest(results_dir, run_dir)

@@ -29,3 +29,6 @@ loadtest-smoke: $(STAMP) ## The CI load test: a short smoke run on a private loc
 
 loadtest-scenarios: $(STAMP) ## List the load test scenarios and their defaults
 	@$(PY) -m loadtests scenarios
+
+# `make test` ends with a real smoke load test (own stack on free ports, < 2 minutes).
+TEST_EXTRAS += loadtest-smoke
