@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="workers on other machines (TARGET=aws), connecting through an SSH tunnel",
     )
     run.add_argument("--master-port", type=int, default=5557)
+    run.add_argument(
+        "--burst-seconds",
+        type=float,
+        default=None,
+        help="TARGET=local: DynamoDB burst capacity of the local gateway (default: AWS's 300 s)",
+    )
     run.add_argument("--results", default=str(REPO_ROOT / rf.RESULTS_DIR))
     for flag, dest, kind in (
         ("--rate", "rate", float),
@@ -386,6 +392,8 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
         if args.remote_workers < 0 or args.remote_workers > 256:
             raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
+        if args.burst_seconds is not None and not 1 <= args.burst_seconds <= 300:
+            raise ScenarioError(f"BURST_SECONDS must be 1..300, got {args.burst_seconds:g}")
         if args.remote_workers and args.target != "aws":
             raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
         env_name = args.env or ("local" if args.target == "local" else "dev")
@@ -429,7 +437,10 @@ def _start_target(
 
     if args.target == "local":
         print(f"==> starting the local stack (environment {env_name}, free ports)", flush=True)
-        stack = targets.start_local(env_name, work_dir / "stack")
+        gateway_args = (
+            ["--burst-seconds", f"{args.burst_seconds:g}"] if args.burst_seconds else None
+        )
+        stack = targets.start_local(env_name, work_dir / "stack", gateway_args)
         started(stack)
         targets.check_reachable(stack.endpoints, local=True)
         return stack
@@ -489,6 +500,7 @@ def _run(
         "versions": _versions(target),
         "limits_emulated": target.limits_emulated,
         "endpoints": {k: v for k, v in target.endpoints.__dict__.items() if v},
+        "stack_pids": target.info.get("pids", {}),  # what `make loadtest` started (local)
     }
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
     folder.point_latest(results_dir, run_dir)

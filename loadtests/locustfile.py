@@ -17,7 +17,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtests import timeline as tl
 from loadtests.control import Controller, write_timeline
 from loadtests.pacing import Slot
-from loadtests.process import READ_GET_SHARE, ProcessState
+from loadtests.process import READ_GET_SHARE, ProcessState, api_auth_headers
 from loadtests.runconfig import RunConfig
 
 CONFIG = RunConfig.from_env()
@@ -94,9 +94,13 @@ class _ApiUser(FastHttpUser):
     network_timeout = 10.0
     connection_timeout = 5.0
 
+    def get(self, path: str, name: str):
+        """GET `path` (reported under `name`, signed when the API wants it); caller judges."""
+        headers = api_auth_headers(CONFIG.endpoints, f"{self.host}{path}")
+        return self.client.get(path, name=name, catch_response=True, headers=headers)
+
     def get_event(self, event_id: str, name: str):
-        """GET /events/{id} (reported under `name`), caller judges the response."""
-        return self.client.get(f"/events/{event_id}", name=name, catch_response=True)
+        return self.get(f"/events/{event_id}", name)
 
 
 class ApiReaderUser(_ApiUser):
@@ -128,7 +132,7 @@ class ApiReaderUser(_ApiUser):
     def _request(self, slot: Slot, request_type: str, path: str, name: str) -> None:
         s = state()
         started = time.time()
-        with self.client.get(path, name=name, catch_response=True) as response:
+        with self.get(path, name) as response:
             ended = time.time()
             latency_ms = (ended - slot.intended_at) * 1000
             response.request_meta["response_time"] = latency_ms  # from the intended start

@@ -10,13 +10,16 @@ from collections import deque
 from pathlib import Path
 from typing import Any, TextIO
 
+import boto3
 import gevent
 import gevent.queue
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from loadtests import keys
 from loadtests.clients import EventFactory, KinesisProducer, kinesis_client
 from loadtests.pacing import Pacer, Slot
-from loadtests.runconfig import ACKED_PREFIX, RunConfig
+from loadtests.runconfig import ACKED_PREFIX, Endpoints, RunConfig
 from loadtests.timeline import Timeline
 
 READ_GET_SHARE = 0.8  # of reader requests: get by id; the rest query by type
@@ -24,6 +27,26 @@ KNOWN_STORED_MAX = 5000
 
 
 DISPATCH_POLL_S = 0.05
+# JWT-protected APIs: the bearer token to send is read from this variable (never logged).
+API_TOKEN_ENV = "REDLINE_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+_SESSION = boto3.Session()
+
+
+def api_auth_headers(endpoints: Endpoints, url: str) -> dict[str, str]:
+    """What the API's auth_type needs: nothing, a SigV4 signature (AWS_IAM) or a bearer token."""
+    if endpoints.api_auth == "AWS_IAM":
+        credentials = _SESSION.get_credentials()
+        if credentials is None:
+            raise RuntimeError("the API wants AWS_IAM auth but no AWS credentials were found")
+        request = AWSRequest(method="GET", url=url)
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", endpoints.region).add_auth(
+            request
+        )
+        return dict(request.headers)
+    if endpoints.api_auth == "JWT":
+        token = os.environ.get(API_TOKEN_ENV, "")
+        return {"Authorization": f"Bearer {token}"} if token else {}
+    return {}
 
 
 class SlotFeed:

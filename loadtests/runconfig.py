@@ -27,6 +27,7 @@ class Endpoints:
     environment: str = "local"
     api_id: str = ""
     type_index_name: str = "by_type"
+    api_auth: str = "NONE"  # NONE | AWS_IAM (SigV4 for execute-api) | JWT (REDLINE_API_TOKEN)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ def local_endpoints(environment: EnvironmentConfig, stack: dict[str, Any]) -> En
         api_id=str(stack.get("api_id", "")),
         type_index_name=environment.table.type_index.name,
         environment=env,
+        api_auth=environment.api.auth_type,
     )
 
 
@@ -184,6 +185,7 @@ def aws_endpoints(outputs: dict[str, Any], environment: EnvironmentConfig) -> En
         api_id=values.get("api_id", ""),
         type_index_name=environment.table.type_index.name,
         environment=env,
+        api_auth=environment.api.auth_type,
     )
 
 

@@ -84,3 +84,20 @@ def test_the_search_starts_from_what_the_environment_file_should_carry():
     hot = resolve("capacity", {"key_strategy": "hot", "hot_key_share": 0.5})
     four = local.model_copy(update={"stream": local.stream.model_copy(update={"shard_count": 4})})
     assert cli.estimated_capacity(four, hot) == pytest.approx(1500)  # table 1500 WCU caps it
+
+
+def test_an_unreachable_aws_target_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    outputs = {
+        "stream_name": {"value": "redline-events-dev"},
+        "table_name": {"value": "redline-events-dev"},
+        "api_url": {"value": "https://abc.execute-api.us-east-1.amazonaws.com"},
+    }
+    monkeypatch.setattr(targets, "terraform_outputs", lambda: outputs)
+    code, lines = run(capsys, "--target", "aws", "--results", str(tmp_path))  # network blocked
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith(
+        "error: target unreachable: stream redline-events-dev at AWS us-east-1: "
+    )
+    assert list(tmp_path.iterdir()) == []
