@@ -42,3 +42,23 @@ def test_a_real_smoke_run_names_the_api_lambda_and_raises_its_concurrency(real_r
     assert '-    "reserved_concurrency": 10,' in diff
     changed = [line for line in diff.splitlines() if line[:1] in "+-"]
     assert not [line for line in changed if "throttling_rate_limit" in line]  # unchanged
+
+
+REAL_CAPACITY_RUN = Path(__file__).parent / "data" / "capacity-local-20261129"
+
+
+def test_a_real_capacity_search_on_one_shard(tmp_path):
+    """`make loadtest SCENARIO=capacity DURATION=90` on the local stack: 1 shard, ~300 B
+    records; the search settled at 926 records/s, Kinesis shard writes throttling at 938."""
+    run = Path(shutil.copytree(REAL_CAPACITY_RUN, tmp_path / REAL_CAPACITY_RUN.name))
+    assert main(["build", str(run)]) == 0
+    summary = json.loads((run / rf.SUMMARY_JSON).read_text())
+    assert summary["knee_rps"] == pytest.approx(926, abs=1)
+    assert summary["knee"]["first_failed_rate"] == pytest.approx(938, abs=1)
+    assert summary["bottleneck"]["resource"] == "Kinesis shard writes"
+    five = next(s for s in summary["sizing"] if s["label"] == "5x")
+    assert five["shards"] >= 5
+    assert set(five["monthly_cost"]["Kinesis"]) == {"provisioned", "on-demand"}
+    assert set(five["monthly_cost"]["DynamoDB"]) == {"provisioned", "on-demand"}
+    recommended = parse_environment(json.loads((run / rf.RECOMMENDED_TFVARS).read_text()))
+    assert recommended.stream.shard_count == 3  # 2x = 1,852 records/s at 70%
