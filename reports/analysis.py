@@ -133,7 +133,10 @@ def _per_second(run: Run, types: tuple[str, ...], start: float) -> PerSecond | N
     if not pick.any():
         return None
     stamps = t.numbers["timestamp"][pick].astype(np.int64)
-    seconds, inverse = np.unique(stamps, return_inverse=True)
+    # every second from the first to the last: a second without a row sent nothing
+    first = int(stamps.min())
+    seconds = np.arange(first, int(stamps.max()) + 1)
+    inverse = stamps - first
 
     def total(column: str) -> np.ndarray:
         out = np.zeros(seconds.size)

@@ -99,7 +99,7 @@ def _render(fig, name: str, title: str, caption: str) -> Chart:
 def _load_panel(ax, family, unit: str, scale: float, knee: float | None, title: str) -> None:
     x = family.elapsed / scale
     ax.plot(x, family.target, color=PALETTE["target"], lw=1, ls="--", label="target")
-    ax.plot(x, family.offered, color=PALETTE["offered"], lw=1.3, label="offered")
+    ax.plot(x, family.offered, color=PALETTE["offered"], lw=3, alpha=0.45, label="offered")
     ax.plot(x, family.accepted, color=PALETTE["accepted"], lw=1.3, label="accepted")
     ax.fill_between(x, 0, family.throttled, color=PALETTE["throttled"], alpha=0.35, lw=0)
     ax.plot(x, family.throttled, color=PALETTE["throttled"], lw=1, label="throttled")
