@@ -319,47 +319,37 @@ def start_stack(
         handle.process_start_ticks[name] = _start_ticks(process.pid) or 0
         _write_state(state, handle)
 
+    def start_part(name: str, argv: list[str], what: str, health_url: str):
+        process = _spawn(name, argv, Path(logs[name]), {})
+        remember(name, process)
+        _wait_until(
+            lambda: _http_status(health_url) == 200,
+            process,
+            what,
+            Path(logs[name]),
+            timeout_s,
+            health_url,
+        )
+        return process
+
     try:
-        gateway = _spawn(
+        start_part(
             GATEWAY,
             ["pipeline.local.aws", "--port", str(ports["aws"]), *(gateway_args or [])],
-            Path(logs[GATEWAY]),
-            {},
-        )
-        remember(GATEWAY, gateway)
-        _wait_until(
-            lambda: _http_status(f"{aws_url}/_redline/health") == 200,
-            gateway,
             "AWS endpoint (gateway)",
-            Path(logs[GATEWAY]),
-            timeout_s,
             f"{aws_url}/_redline/health",
         )
         runtime_argv = [
-            "pipeline.local.runtime",
-            "--env",
-            str(env),
-            "--aws-endpoint-url",
-            aws_url,
-            "--api-port",
-            str(ports["api"]),
-            "--lambda-port",
-            str(ports["lambda"]),
-            "--state-dir",
-            str(state),
-            "--log-dir",
-            logs["functions"],
-        ]
+            "pipeline.local.runtime", "--env", str(env), "--aws-endpoint-url", aws_url,
+            "--api-port", str(ports["api"]), "--lambda-port", str(ports["lambda"]),
+            "--state-dir", str(state), "--log-dir", logs["functions"],
+        ]  # fmt: skip
         for kind, handler in (handlers or {}).items():
             runtime_argv += ["--handler", f"{kind}={handler}"]
-        runtime = _spawn(RUNTIME, [*runtime_argv, *(runtime_args or [])], Path(logs[RUNTIME]), {})
-        remember(RUNTIME, runtime)
-        _wait_until(
-            lambda: _http_status(f"{handle.lambda_endpoint_url}/_redline/health") == 200,
-            runtime,
+        runtime = start_part(
+            RUNTIME,
+            [*runtime_argv, *(runtime_args or [])],
             "Lambda runtime",
-            Path(logs[RUNTIME]),
-            timeout_s,
             f"{handle.lambda_endpoint_url}/_redline/health",
         )
         health = f"{handle.api_url}/health"

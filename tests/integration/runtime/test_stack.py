@@ -147,7 +147,7 @@ def test_a_port_in_use_is_one_clear_line_and_nothing_starts(tmp_path):
     assert not (tmp_path / "state" / "stack.json").exists()
 
 
-def test_a_part_that_crashes_at_start_is_reported_with_its_log(tmp_path):
+def _start_error(tmp_path: Path, **options) -> str:
     with pytest.raises(StackError) as caught:
         start_stack(
             env=environment_file(tmp_path),
@@ -155,25 +155,23 @@ def test_a_part_that_crashes_at_start_is_reported_with_its_log(tmp_path):
             api_port=0,
             lambda_port=0,
             state_dir=tmp_path / "state",
-            handlers={"api": "tests.integration.runtime.no_such_module.handler"},
+            **options,
         )
-    message = str(caught.value)
+    assert not (tmp_path / "state" / "stack.json").exists()
+    return str(caught.value)
+
+
+def test_a_part_that_crashes_at_start_is_reported_with_its_log(tmp_path):
+    message = _start_error(
+        tmp_path, handlers={"api": "tests.integration.runtime.no_such_module.handler"}
+    )
     assert "the HTTP API answers GET /health with 500" in message
     assert "redline-api-" in message and ".log" in message
-    assert not (tmp_path / "state" / "stack.json").exists()
+    assert "No module named 'tests.integration.runtime.no_such_module'" in message
 
 
 def test_a_gateway_that_exits_at_start_is_reported_with_its_log(tmp_path):
-    with pytest.raises(StackError) as caught:
-        start_stack(
-            env=environment_file(tmp_path),
-            aws_port=0,
-            api_port=0,
-            lambda_port=0,
-            state_dir=tmp_path / "state",
-            gateway_args=["--no-such-option"],
-        )
-    message = str(caught.value)
+    message = _start_error(tmp_path, gateway_args=["--no-such-option"])
     assert message.startswith("the AWS endpoint (gateway) exited during start")
     assert "gateway.log" in message
 
