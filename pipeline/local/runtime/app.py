@@ -49,8 +49,9 @@ DEFAULT_HANDLERS = {
 SCHEDULE_INTERVAL_S = 60.0
 FORWARDER_TIMEOUT_S = 60
 FORWARDER_MEMORY_MB = 256
-# New Relic settings the forwarder reads, passed through from the user's environment.
-NEW_RELIC_PASSTHROUGH_PREFIX = "NEW_RELIC_"
+# The forwarder's optional settings (monitors/forwarder/settings.py), passed through from the
+# user's environment: the New Relic key or its secret, region or URL, and its run window knobs.
+FORWARDER_PASSTHROUGH_PREFIXES = ("NEW_RELIC_", "FORWARDER_", "FORWARD_AWS_METRICS")
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
@@ -192,7 +193,7 @@ class LambdaRuntime:
             "NEW_RELIC_PAYLOADS_FILE": str(state_dir / "newrelic-payloads.jsonl"),
         }
         forwarder_env.update(
-            {k: v for k, v in os.environ.items() if k.startswith(NEW_RELIC_PASSTHROUGH_PREFIX)}
+            {k: v for k, v in os.environ.items() if k.startswith(FORWARDER_PASSTHROUGH_PREFIXES)}
         )
         return {
             INGEST: FunctionSpec(

@@ -143,7 +143,8 @@ def test_reserved_concurrency_one_with_parallelization_four_throttles_and_loses_
         assert order == sorted(order), f"records of key {key} were stored out of order"
 
 
-INGEST_HANDLER = f"{FAULT_HANDLERS}.kinesis_handler"
+# The deployed consumer: dead-lettering and backing off on a throttled table are its job.
+INGEST_HANDLER = "pipeline.ingest.handler.lambda_handler"
 
 
 def test_a_poison_record_is_dead_lettered_and_the_shard_keeps_moving(gateway, tmp_path):
@@ -172,11 +173,16 @@ def test_a_poison_record_is_dead_lettered_and_the_shard_keeps_moving(gateway, tm
         )
         stats = rt.mapping.stats()["shardId-000000000000"]
         on_failure = drain_queue(sqs, rt.resources.on_failure_queue_url)
+        stream_arn = rt.resources.stream_arn
     assert sorted(i["event_id"] for i in items) == sorted(e["event_id"] for e in good)
     assert len(dead) == 1
     body = json.loads(dead[0]["Body"])
     assert body["sequence_number"] == poison_sequence
     assert body["data"] == "e3RoaXMgaXMgbm90IGpzb24="  # the record's original base64
+    assert body["reason"] == "not_json"
+    assert body["shard_id"] == "shardId-000000000000"
+    assert body["partition_key"] == "one"
+    assert body["event_source_arn"] == stream_arn
     assert stats["records_succeeded"] == 31 and stats["retries"] == 0
     assert on_failure == []
 
