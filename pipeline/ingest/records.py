@@ -166,7 +166,7 @@ def _rejection_for(error: ValidationError, text: str) -> Rejected:
     details = []
     for problem in problems[:_MAX_ERRORS_IN_DETAIL]:
         field = ".".join(str(part) for part in problem["loc"]) or "(event)"
-        details.append(f"{field}: {problem['msg']}")
+        details.append(f"{field}: {problem['msg'].removeprefix('Value error, ')}")
     if len(problems) > _MAX_ERRORS_IN_DETAIL:
         details.append(f"and {len(problems) - _MAX_ERRORS_IN_DETAIL} more")
     return Rejected(DeadLetterReason.CONTRACT_VIOLATION, "; ".join(details), _readable_id(text))
