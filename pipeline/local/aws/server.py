@@ -133,6 +133,9 @@ class Gateway:
 
 class GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: with Nagle on, a keep-alive client waits ~40 ms for the
+    # delayed ACK on every call (BatchWriteItem through the gateway: 490 -> 3,350 items/s).
+    disable_nagle_algorithm = True
     server_version = "redline-gateway"
     sys_version = ""
     gateway: Gateway  # set on the subclass the server builds
