@@ -214,6 +214,7 @@ def run(args, stack) -> int:
         f"ratio to window + 1 s: {max_age / limit_ms:.2f} "
         f"({'keeps up' if max_age < limit_ms else 'FALLS BEHIND'})"
     )
+    print("iterator age each second (s): " + " ".join(f"{age / 1000:.1f}" for _, age in ages))
     print(
         f"end-to-end latency over {len(latencies)} records: "
         f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
