@@ -54,7 +54,9 @@ class FakeCloudWatch:
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             period = stat["Period"]
             buckets: dict[int, list[float]] = defaultdict(list)
-            for at, value in self.samples.get(_key(metric["Namespace"], metric["MetricName"], dims), []):
+            for at, value in self.samples.get(
+                _key(metric["Namespace"], metric["MetricName"], dims), []
+            ):
                 if start <= at < end:
                     buckets[int(at) // period * period].append(value)
             timestamps = sorted(buckets)

@@ -22,7 +22,15 @@ def test_one_query_per_statistic_with_unique_ids(settings_for):
     assert len({q.query_id for q in queries}) == len(queries)
     assert all(q.query_id[0].islower() for q in queries)
     latency = [q for q in queries if q.source.metric is m.END_TO_END_LATENCY]
-    assert {q.statistic for q in latency} == {"SampleCount", "Sum", "Minimum", "Maximum", "p50", "p95", "p99"}
+    assert {q.statistic for q in latency} == {
+        "SampleCount",
+        "Sum",
+        "Minimum",
+        "Maximum",
+        "p50",
+        "p95",
+        "p99",
+    }
     request = latency[0].as_request()
     assert request["MetricStat"]["Metric"]["Dimensions"] == [
         {"Name": "service", "Value": "ingest"},
@@ -35,7 +43,9 @@ def test_one_query_per_statistic_with_unique_ids(settings_for):
 
 def test_every_lambda_metric_is_read_for_the_three_functions(settings_for):
     sources = aws_sources(settings_for().resources)
-    functions = {dict(s.dimensions)["FunctionName"] for s in sources if s.metric.namespace == "AWS/Lambda"}
+    functions = {
+        dict(s.dimensions)["FunctionName"] for s in sources if s.metric.namespace == "AWS/Lambda"
+    }
     assert functions == {"redline-ingest-test", "redline-api-test", "redline-forwarder-test"}
 
 
@@ -52,8 +62,14 @@ def _many_queries(count: int) -> list[Query]:
 def test_more_than_500_queries_take_more_calls_and_pages_follow_next_token():
     cloudwatch = FakeCloudWatch(page_size=50)
     for minute in range(3):
-        cloudwatch.put("Redline", "RecordsStored", {"service": "ingest", "environment": "test"},
-                       MINUTE + minute * 60 + 1, 5, 7)
+        cloudwatch.put(
+            "Redline",
+            "RecordsStored",
+            {"service": "ingest", "environment": "test"},
+            MINUTE + minute * 60 + 1,
+            5,
+            7,
+        )
     queries = _many_queries(1001)
     stats = FetchStats()
     values = fetch(cloudwatch, queries, MINUTE, MINUTE + 180, stats)

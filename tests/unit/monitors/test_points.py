@@ -104,9 +104,7 @@ def test_latency_summary_and_percentile_gauges(settings_for):
     assert summary["attributes"] == {"component": "end_to_end"}
     assert _value(block, f"{name}.p95") == 38
     assert not _points(block, f"{name}.p99")  # NaN is never sent
-    assert all(
-        not isinstance(p["value"], float) or math.isfinite(p["value"]) for p in block.points
-    )
+    assert all(not isinstance(p["value"], float) or math.isfinite(p["value"]) for p in block.points)
 
 
 def test_aws_points_carry_component_and_resource_attributes(settings_for):
@@ -140,7 +138,10 @@ def test_api_latency_objective_minutes(settings_for):
     for p95, good in ((fast, 1), (slow, 0)):
         (block,) = _blocks(
             settings_for(),
-            {("AWS/ApiGateway", "Count", "Sum", None): 5, ("AWS/ApiGateway", "Latency", "p95", None): p95},
+            {
+                ("AWS/ApiGateway", "Count", "Sum", None): 5,
+                ("AWS/ApiGateway", "Latency", "p95", None): p95,
+            },
         )
         assert _value(block, m.API_LATENCY_OBJECTIVE_MINUTES.newrelic_name) == 1
         assert _value(block, m.API_LATENCY_OBJECTIVE_GOOD_MINUTES.newrelic_name) == good

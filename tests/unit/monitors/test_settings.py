@@ -15,7 +15,9 @@ def test_missing_variables_are_named_together():
 
 def test_no_key_and_no_payloads_file_is_refused_with_the_three_choices():
     env = {k: v for k, v in BASE_ENV.items() if k != "NEW_RELIC_PAYLOADS_FILE"}
-    with pytest.raises(SettingsError, match="NEW_RELIC_LICENSE_KEY or NEW_RELIC_LICENSE_KEY_SECRET"):
+    with pytest.raises(
+        SettingsError, match="NEW_RELIC_LICENSE_KEY or NEW_RELIC_LICENSE_KEY_SECRET"
+    ):
         load_settings(env)
 
 
@@ -42,9 +44,21 @@ def test_eu_region_and_explicit_url(settings_for):
     ("name", "value", "message"),
     [
         ("NEW_RELIC_REGION", "APAC", "NEW_RELIC_REGION must be US or EU, got 'APAC'"),
-        ("NEW_RELIC_METRIC_API_URL", "metric-api", "NEW_RELIC_METRIC_API_URL must be an http(s) URL"),
-        ("FORWARDER_MAX_MINUTES_PER_RUN", "0", "FORWARDER_MAX_MINUTES_PER_RUN must be an integer 1..240, got 0"),
-        ("FORWARDER_SETTLE_SECONDS", "soon", "FORWARDER_SETTLE_SECONDS must be an integer 0..600, got 'soon'"),
+        (
+            "NEW_RELIC_METRIC_API_URL",
+            "metric-api",
+            "NEW_RELIC_METRIC_API_URL must be an http(s) URL",
+        ),
+        (
+            "FORWARDER_MAX_MINUTES_PER_RUN",
+            "0",
+            "FORWARDER_MAX_MINUTES_PER_RUN must be an integer 1..240, got 0",
+        ),
+        (
+            "FORWARDER_SETTLE_SECONDS",
+            "soon",
+            "FORWARDER_SETTLE_SECONDS must be an integer 0..600, got 'soon'",
+        ),
         ("FORWARD_AWS_METRICS", "maybe", "FORWARD_AWS_METRICS must be true or false, got 'maybe'"),
     ],
 )
