@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pipeline import aws_limits as limits
 from pipeline import metrics as metric_names
+from pipeline.api.responses import ROUTES as API_ROUTES
 from pipeline.local.runtime.functions import ACCOUNT_ID, Function, Throttled
 from pipeline.local.runtime.httpserver import KeepAliveHandler, LoopbackServer
 from pipeline.local.runtime.throttle import TokenBucket
@@ -29,8 +30,8 @@ from pipeline.local.runtime.throttle import TokenBucket
 API_NAMESPACE = metric_names.API_GATEWAY[0].namespace
 STAGE = "$default"
 
-# The read API's routes (Terraform declares the same on the HTTP API).
-ROUTE_KEYS = ("GET /events/{event_id}", "GET /events", "GET /health")
+# The read API's routes, as the API declares them (Terraform declares the same).
+ROUTE_KEYS = API_ROUTES
 
 NOT_FOUND = {"message": "Not Found"}
 TOO_MANY_REQUESTS = {"message": "Too Many Requests"}
