@@ -233,12 +233,13 @@ def resolve_port(part: str, given: int | None) -> int:
     raw = os.environ.get(variable)
     if raw is None:
         return DEFAULT_PORTS[part]
+    problem = f"{variable} must be a port number 0..65535 (0 = any free port), got {raw!r}"
     try:
         port = int(raw)
     except ValueError:
-        raise StackError(f"{variable} must be a port number 1..65535, got {raw!r}") from None
+        raise StackError(problem) from None
     if not 0 <= port <= 65535:
-        raise StackError(f"{variable} must be a port number 1..65535, got {raw!r}")
+        raise StackError(problem)
     return port or free_port()
 
 

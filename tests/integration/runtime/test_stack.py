@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from pipeline.local.stack import REPO_ROOT, StackError, free_port, start_stack
+from pipeline.local.stack import REPO_ROOT, StackError, start_stack
 from tests.integration.runtime.conftest import environment, event, wait_until
 
 pytestmark = pytest.mark.integration
@@ -175,18 +175,3 @@ def test_a_gateway_that_exits_at_start_is_reported_with_its_log(tmp_path):
 def environment_file(tmp_path: Path) -> Path:
     config = environment(tmp_path)
     return tmp_path / f"{config.environment}.tfvars.json"
-
-
-def test_ports_from_the_environment_are_validated(tmp_path, monkeypatch):
-    monkeypatch.setenv("REDLINE_API_PORT", "eighty")
-    with pytest.raises(
-        StackError,
-        match=r"REDLINE_API_PORT must be a port number 1..65535, "
-        r"got 'eighty'",
-    ):
-        start_stack(
-            env=environment_file(tmp_path),
-            aws_port=free_port(),
-            lambda_port=0,
-            state_dir=tmp_path / "state",
-        )
