@@ -1,0 +1,81 @@
+variable "environment" {
+  description = "Environment name (function name suffix, checkpoint path, ENVIRONMENT of the handler)."
+  type        = string
+}
+
+variable "schedule_expression" {
+  description = "How often the forwarder runs (EventBridge rate or cron expression)."
+  type        = string
+  default     = "rate(1 minute)"
+}
+
+variable "memory_mb" {
+  description = "Memory of the forwarder function in MB."
+  type        = number
+  default     = 256
+}
+
+variable "timeout_seconds" {
+  description = "Maximum run time of one forwarding pass; under the schedule period so passes do not overlap."
+  type        = number
+  default     = 50
+}
+
+variable "environment_variables" {
+  description = "What the forwarder reads: the names of the pipeline's resources and the New Relic settings (no secret values)."
+  type        = map(string)
+}
+
+variable "new_relic_license_key_secret_name" {
+  description = "Name of the Secrets Manager secret holding {\"LicenseKey\": \"...\"}; empty to write payloads locally instead of sending them."
+  type        = string
+  default     = ""
+}
+
+variable "new_relic_license_key_secret_arn" {
+  description = "ARN pattern of that secret (name plus Secrets Manager's random suffix) for the read grant; empty when there is none."
+  type        = string
+  default     = ""
+}
+
+variable "package_path" {
+  description = "Path of dist/forwarder.zip."
+  type        = string
+}
+
+variable "runtime" {
+  description = "Lambda runtime of the package."
+  type        = string
+}
+
+variable "architecture" {
+  description = "arm64 or x86_64."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the function's logs."
+  type        = number
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the KMS key for the function's environment and its logs."
+  type        = string
+}
+
+variable "newrelic" {
+  description = "New Relic layer settings passed to the function module."
+  type = object({
+    enabled                 = bool
+    layer_arn               = string
+    account_id              = string
+    license_key_secret_name = string
+    license_key_secret_arn  = string
+  })
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
