@@ -1,6 +1,6 @@
 # Infrastructure: Lambda packages, Terraform checks, security scans, API contract tests and
 # the deploy helpers (docs/deploy.md walks through them).
-.PHONY: package package-check checkov-venv checkov bandit tf-fmt api-contract plan deploy destroy
+.PHONY: package package-check checkov-venv checkov bandit tf-fmt api-contract plan deploy outputs destroy
 
 TF_DIR := terraform
 TERRAFORM ?= terraform
@@ -72,12 +72,12 @@ api-contract: $(STAMP) $(NEWMAN_STAMP) ## Run the Postman collection (every rout
 # --- Deploy helpers: each refuses to run without ENV (not local), the environment's backend
 # file, TF_STATE_BUCKET and working AWS credentials, and prints every command it runs.
 define require_aws
-	@if [ "$(ENV)" = "local" ]; then echo "error: set ENV to an AWS environment, e.g. make $@ ENV=dev (ENV=local is the local stack: make up)" >&2; exit 2; fi
+	@if [ "$(ENV)" = "local" ]; then echo "error: set ENV to an AWS environment, e.g. make $(or $(firstword $(MAKECMDGOALS)),$@) ENV=dev (ENV=local is the local stack: make up)" >&2; exit 2; fi
 	@test -f $(TF_DIR)/environments/$(ENV).tfvars.json || { echo "error: $(TF_DIR)/environments/$(ENV).tfvars.json does not exist" >&2; exit 2; }
 	@test -f $(TF_DIR)/environments/$(ENV).s3.tfbackend || { echo "error: $(TF_DIR)/environments/$(ENV).s3.tfbackend does not exist (copy dev.s3.tfbackend and change the key)" >&2; exit 2; }
 	@test -n "$${TF_STATE_BUCKET:-}" || { echo "error: set TF_STATE_BUCKET to the state bucket made by terraform/bootstrap (terraform -chdir=terraform/bootstrap output -raw state_bucket)" >&2; exit 2; }
 	@command -v $(TERRAFORM) >/dev/null || { echo "error: terraform (>= 1.11) is not on PATH" >&2; exit 2; }
-	@$(PY) -c 'import boto3, sys; i = boto3.client("sts").get_caller_identity(); print("==> AWS account " + i["Account"] + " as " + i["Arn"])' \
+	@$(PY) -c 'import boto3, sys; i = boto3.client("sts").get_caller_identity(); print("==> AWS account " + i["Account"] + " as " + i["Arn"])' 2>/dev/null \
 	  || { echo "error: no working AWS credentials (configure a profile or export AWS_PROFILE / OIDC credentials)" >&2; exit 2; }
 endef
 
@@ -98,9 +98,15 @@ deploy: plan ## Apply the plan made by `make plan` for ENV (same requirements)
 	$(TERRAFORM) -chdir=$(TF_DIR) output -json > $(TF_DIR)/$(ENV).outputs.json
 	@echo "==> outputs in $(TF_DIR)/$(ENV).outputs.json; next: make loadtest TARGET=aws ENV=$(ENV) SCENARIO=smoke"
 
-destroy: $(STAMP) ## Tear down ENV (needs CONFIRM=<ENV> as well as what plan needs)
+outputs: $(STAMP) ## Write terraform/<ENV>.outputs.json (terraform output -json) for TARGET=aws (same requirements as plan)
 	$(require_aws)
+	$(TF_INIT)
+	$(TERRAFORM) -chdir=$(TF_DIR) output -json > $(TF_DIR)/$(ENV).outputs.json
+	@echo "==> $(TF_DIR)/$(ENV).outputs.json"
+
+destroy: $(STAMP) ## Tear down ENV (needs CONFIRM=<ENV> as well as what plan needs)
 	@test "$(CONFIRM)" = "$(ENV)" || { echo "error: this deletes every Redline resource of $(ENV), its data included; run make destroy ENV=$(ENV) CONFIRM=$(ENV)" >&2; exit 2; }
+	$(require_aws)
 	@echo "==> would destroy every resource of $(ENV) (the state bucket stays)"
 	$(MAKE) --no-print-directory package ENV=$(ENV)
 	$(TF_INIT)
