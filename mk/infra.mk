@@ -54,20 +54,10 @@ $(NEWMAN_STAMP): $(API_TESTS)/package.json $(API_TESTS)/package-lock.json
 	cd $(API_TESTS) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Against API_URL/AWS_URL when given (a stack you started), else a local stack started and
-# stopped here. The collection seeds its own events through the Kinesis endpoint.
+# Starts a local stack on free ports (or uses API_URL + AWS_ENDPOINT_URL of one you started),
+# seeds three events through its Kinesis API, runs newman, stops what it started.
 api-contract: $(STAMP) $(NEWMAN_STAMP) ## Run the Postman collection (every route, every 4xx) with newman against the local stack
-	@set -euo pipefail; \
-	if [ -z "$${API_URL:-}" ]; then \
-	  $(MAKE) --no-print-directory up ENV=local; trap '$(MAKE) --no-print-directory down' EXIT; \
-	  API_URL=$$($(PY) -c 'import json; print(json.load(open(".redline/stack.json"))["api_url"])'); \
-	  AWS_URL=$$($(PY) -c 'import json; print(json.load(open(".redline/stack.json"))["aws_endpoint_url"])'); \
-	fi; \
-	STREAM=$$($(PY) -c 'from pipeline.config import load_environment as l; print(l("local").stream.name)'); \
-	echo "==> newman against $$API_URL (events put on $$STREAM at $$AWS_URL)"; \
-	$(API_TESTS)/node_modules/.bin/newman run $(API_TESTS)/redline.postman_collection.json \
-	  --env-var "baseUrl=$$API_URL" --env-var "awsUrl=$$AWS_URL" --env-var "streamName=$$STREAM" \
-	  --timeout-request 10000 --timeout 300000 --color off
+	$(PY) -m tests.api.run_contract
 
 # --- Deploy helpers: each refuses to run without ENV (not local), the environment's backend
 # file, TF_STATE_BUCKET and working AWS credentials, and prints every command it runs.
