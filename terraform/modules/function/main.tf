@@ -2,14 +2,7 @@
 # log group with retention, reserved concurrency, X-Ray tracing and, optionally, New Relic's
 # layer wrapping the real handler.
 
-data "aws_region" "current" {}
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
 locals {
-  log_group_name = "/aws/lambda/${var.function_name}"
-  log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
-
   newrelic_environment = var.newrelic.enabled ? {
     NEW_RELIC_LAMBDA_HANDLER     = var.handler
     NEW_RELIC_ACCOUNT_ID         = var.newrelic.account_id
@@ -33,7 +26,7 @@ data "aws_iam_policy_document" "runtime" {
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.log_group_arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 
   statement {
@@ -77,7 +70,7 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_cloudwatch_log_group" "this" {
   # checkov:skip=CKV_AWS_338: retention is an environment-file knob (monitoring.log_retention_days); a year of debug logs per function is a cost the operator chooses, not a default
-  name              = local.log_group_name
+  name              = "/aws/lambda/${var.function_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
   tags              = var.tags

@@ -44,7 +44,7 @@ data "aws_iam_policy_document" "handler" {
     # The handler sends bad records to the DLQ; Lambda's poller sends batch descriptions to
     # the on-failure queue with the function's role.
     sid       = "SendToQueues"
-    actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+    actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letter.arn, aws_sqs_queue.on_failure.arn]
   }
 
