@@ -40,8 +40,15 @@ checkov-venv: $(CHECKOV_STAMP) ## Install checkov in its own virtualenv (.venv-c
 
 # --skip-download: no policy download from the vendor's platform (these machines are offline
 # but for package registries); the built-in checks are complete without it.
-checkov: $(CHECKOV_STAMP) ## checkov on terraform/: 0 failed checks (every skip is justified inline)
-	$(CHECKOV_VENV)/bin/checkov --directory $(TF_DIR) --framework terraform --skip-download --quiet --compact
+# Once as written, then with each AWS environment's file, so checks see the real values
+# (e.g. autoscaling and route authorization as dev and prod set them).
+CHECKOV_ENVIRONMENTS := $(filter-out local,$(patsubst $(TF_DIR)/environments/%.tfvars.json,%,$(wildcard $(TF_DIR)/environments/*.tfvars.json)))
+CHECKOV := $(CHECKOV_VENV)/bin/checkov --directory $(TF_DIR) --framework terraform --skip-download --quiet --compact
+
+checkov: $(CHECKOV_STAMP) ## checkov on terraform/: 0 failed checks, as written and per AWS environment file (skips justified inline)
+	$(CHECKOV)
+	@for env in $(CHECKOV_ENVIRONMENTS); do echo "==> checkov with environments/$$env.tfvars.json"; \
+	  $(CHECKOV) --var-file $(TF_DIR)/environments/$$env.tfvars.json || exit 1; done
 
 bandit: $(STAMP) ## bandit on the Python code: fails on any medium or high finding
 	$(PY) -m bandit --quiet --recursive --severity-level medium pipeline loadtests monitors reports bench

@@ -43,6 +43,7 @@ locals {
 }
 
 resource "aws_dynamodb_table" "this" {
+  # checkov:skip=CKV2_AWS_16: this is the variant without autoscaling by design (PAY_PER_REQUEST, or fixed capacity the environment file asks for); autoscaled tables are aws_dynamodb_table.autoscaled
   count = local.autoscaled ? 0 : 1
 
   name           = var.name
