@@ -68,3 +68,18 @@ output "kms_key_arn" {
   description = "Customer-managed key encrypting the environment's data at rest."
   value       = aws_kms_key.pipeline.arn
 }
+
+output "ingest_function_name" {
+  description = "Name of the ingest function (also in function_names)."
+  value       = module.ingest.function_name
+}
+
+output "api_function_name" {
+  description = "Name of the api function (also in function_names)."
+  value       = module.api.function_name
+}
+
+output "forwarder_function_name" {
+  description = "Name of the forwarder function (also in function_names)."
+  value       = module.forwarder.function_name
+}
