@@ -17,69 +17,30 @@ locals {
   # Secrets Manager appends a random 6-character suffix to every secret ARN.
   license_key_secret_arn = var.monitoring.new_relic_license_key_secret_name == "" ? "" : "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.monitoring.new_relic_license_key_secret_name}-??????"
 
-  newrelic_layer = {
-    enabled                 = var.monitoring.lambda_instrumentation
-    layer_arn               = var.monitoring.new_relic_layer_arn
-    account_id              = var.monitoring.new_relic_account_id
-    license_key_secret_name = var.monitoring.new_relic_license_key_secret_name
-    license_key_secret_arn  = local.license_key_secret_arn
+  # What the three functions share (modules/function's `common`).
+  function_common = {
+    runtime            = local.lambda_runtime
+    architecture       = var.lambda_architecture
+    log_retention_days = var.monitoring.log_retention_days
+    kms_key_arn        = module.kms.arn
+    newrelic = {
+      enabled                 = var.monitoring.lambda_instrumentation
+      layer_arn               = var.monitoring.new_relic_layer_arn
+      account_id              = var.monitoring.new_relic_account_id
+      license_key_secret_name = var.monitoring.new_relic_license_key_secret_name
+      license_key_secret_arn  = local.license_key_secret_arn
+    }
   }
 }
 
 # One customer-managed key for the environment's data at rest: stream, table, queues,
 # Lambda environment variables and log groups.
-data "aws_iam_policy_document" "kms" {
-  # checkov:skip=CKV_AWS_109: a key policy's "*" resource is the key itself, and the account root principal hands control to IAM policies (AWS's default key policy)
-  # checkov:skip=CKV_AWS_111: a key policy's "*" resource is the key itself; writes are limited to this key
-  # checkov:skip=CKV_AWS_356: a key policy's "*" resource is the key itself, not every resource
-  statement {
-    # The account's IAM policies decide who uses the key (each function role names it).
-    sid = "AccountAdministersAndDelegatesToIam"
-    actions = [
-      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-      "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
-      "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-    ]
-    # AWS requires "*" in a key policy: it means "this key".
-    resources = ["*"]
+module "kms" {
+  source = "./modules/kms_key"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    # CloudWatch Logs encrypts the function and access log groups with this key.
-    sid     = "CloudWatchLogsEncryptsThisAccountsLogGroups"
-    actions = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
-    # AWS requires "*" in a key policy: it means "this key".
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${var.aws_region}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:*"]
-    }
-  }
-}
-
-resource "aws_kms_key" "pipeline" {
-  description             = "Redline ${var.environment}: stream, table, queues, function environments and logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms.json
-}
-
-resource "aws_kms_alias" "pipeline" {
-  name          = "alias/redline-${var.environment}"
-  target_key_id = aws_kms_key.pipeline.key_id
+  description            = "Redline ${var.environment}: stream, table, queues, function environments and logs"
+  alias_name             = "redline-${var.environment}"
+  cloudwatch_logs_region = var.aws_region
 }
 
 module "stream" {
@@ -89,7 +50,7 @@ module "stream" {
   mode            = var.stream.mode
   shard_count     = var.stream.shard_count
   retention_hours = var.stream.retention_hours
-  kms_key_arn     = aws_kms_key.pipeline.arn
+  kms_key_arn     = module.kms.arn
 }
 
 module "table" {
@@ -102,42 +63,34 @@ module "table" {
   type_index             = var.table.type_index
   point_in_time_recovery = var.table.point_in_time_recovery
   autoscaling            = var.table.autoscaling
-  kms_key_arn            = aws_kms_key.pipeline.arn
+  kms_key_arn            = module.kms.arn
 }
 
 module "ingest" {
   source = "./modules/ingest"
 
-  environment        = var.environment
-  settings           = var.ingest
-  queues             = var.queues
-  stream_arn         = module.stream.arn
-  table_name         = module.table.name
-  table_arn          = module.table.arn
-  type_index_name    = module.table.type_index_name
-  package_path       = "${local.dist}/ingest.zip"
-  runtime            = local.lambda_runtime
-  architecture       = var.lambda_architecture
-  log_retention_days = var.monitoring.log_retention_days
-  kms_key_arn        = aws_kms_key.pipeline.arn
-  newrelic           = local.newrelic_layer
+  environment     = var.environment
+  settings        = var.ingest
+  queues          = var.queues
+  stream_arn      = module.stream.arn
+  table_name      = module.table.name
+  table_arn       = module.table.arn
+  type_index_name = module.table.type_index_name
+  package_path    = "${local.dist}/ingest.zip"
+  common          = local.function_common
 }
 
 module "api" {
   source = "./modules/api"
 
-  environment        = var.environment
-  settings           = var.api
-  table_name         = module.table.name
-  table_arn          = module.table.arn
-  type_index_name    = module.table.type_index_name
-  type_index_arn     = module.table.type_index_arn
-  package_path       = "${local.dist}/api.zip"
-  runtime            = local.lambda_runtime
-  architecture       = var.lambda_architecture
-  log_retention_days = var.monitoring.log_retention_days
-  kms_key_arn        = aws_kms_key.pipeline.arn
-  newrelic           = local.newrelic_layer
+  environment     = var.environment
+  settings        = var.api
+  table_name      = module.table.name
+  table_arn       = module.table.arn
+  type_index_name = module.table.type_index_name
+  type_index_arn  = module.table.type_index_arn
+  package_path    = "${local.dist}/api.zip"
+  common          = local.function_common
 }
 
 module "forwarder" {
@@ -147,11 +100,7 @@ module "forwarder" {
   new_relic_license_key_secret_name = var.monitoring.new_relic_license_key_secret_name
   new_relic_license_key_secret_arn  = local.license_key_secret_arn
   package_path                      = "${local.dist}/forwarder.zip"
-  runtime                           = local.lambda_runtime
-  architecture                      = var.lambda_architecture
-  log_retention_days                = var.monitoring.log_retention_days
-  kms_key_arn                       = aws_kms_key.pipeline.arn
-  newrelic                          = local.newrelic_layer
+  common                            = local.function_common
 
   environment_variables = {
     STREAM_NAME                  = module.stream.name

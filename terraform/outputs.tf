@@ -66,7 +66,7 @@ output "forwarder_checkpoint_parameter" {
 
 output "kms_key_arn" {
   description = "Customer-managed key encrypting the environment's data at rest."
-  value       = aws_kms_key.pipeline.arn
+  value       = module.kms.arn
 }
 
 output "ingest_function_name" {

@@ -11,42 +11,11 @@ provider "aws" {
   }
 }
 
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
+module "state_key" {
+  source = "../modules/kms_key"
 
-data "aws_iam_policy_document" "state_key" {
-  # checkov:skip=CKV_AWS_109: a key policy's "*" resource is the key itself, and the account root principal hands control to IAM policies (AWS's default key policy)
-  # checkov:skip=CKV_AWS_111: a key policy's "*" resource is the key itself; writes are limited to this key
-  # checkov:skip=CKV_AWS_356: a key policy's "*" resource is the key itself, not every resource
-  statement {
-    # The account's IAM policies decide who reads and writes state (the deploy role).
-    sid = "AccountAdministersAndDelegatesToIam"
-    actions = [
-      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
-      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
-      "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
-      "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-    ]
-    # AWS requires "*" in a key policy: it means "this key".
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "state" {
-  description             = "Redline Terraform state"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.state_key.json
-}
-
-resource "aws_kms_alias" "state" {
-  name          = "alias/redline-terraform-state"
-  target_key_id = aws_kms_key.state.key_id
+  description = "Redline Terraform state"
+  alias_name  = "redline-terraform-state"
 }
 
 resource "aws_s3_bucket" "this" {
@@ -74,7 +43,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.state.arn
+      kms_master_key_id = module.state_key.arn
     }
     bucket_key_enabled = true
   }

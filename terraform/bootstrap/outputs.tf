@@ -5,5 +5,5 @@ output "state_bucket" {
 
 output "state_kms_key_arn" {
   description = "KMS key encrypting the state objects."
-  value       = aws_kms_key.state.arn
+  value       = module.state_key.arn
 }

@@ -24,15 +24,11 @@ module "function" {
   description          = "Redline read API: events by id and by type over time"
   handler              = "pipeline.api.handler.lambda_handler"
   package_path         = var.package_path
-  runtime              = var.runtime
-  architecture         = var.architecture
   memory_mb            = var.settings.memory_mb
   timeout_seconds      = var.settings.timeout_seconds
   reserved_concurrency = var.settings.reserved_concurrency
   policy_json          = data.aws_iam_policy_document.handler.json
-  log_retention_days   = var.log_retention_days
-  kms_key_arn          = var.kms_key_arn
-  newrelic             = var.newrelic
+  common               = var.common
   tags                 = var.tags
 
   environment_variables = {
@@ -86,8 +82,8 @@ resource "aws_apigatewayv2_route" "this" {
 resource "aws_cloudwatch_log_group" "access" {
   # checkov:skip=CKV_AWS_338: retention is an environment-file knob (monitoring.log_retention_days); access logs are for debugging a run, the load-test report keeps the figures
   name              = "/aws/apigateway/redline-api-${var.environment}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  retention_in_days = var.common.log_retention_days
+  kms_key_id        = var.common.kms_key_arn
   tags              = var.tags
 }
 

@@ -52,15 +52,11 @@ module "function" {
   description          = "Redline forwarder: pipeline and AWS metrics to New Relic every minute"
   handler              = "monitors.forwarder.handler.lambda_handler"
   package_path         = var.package_path
-  runtime              = var.runtime
-  architecture         = var.architecture
   memory_mb            = var.memory_mb
   timeout_seconds      = var.timeout_seconds
   reserved_concurrency = 1 # one pass at a time: two would race on the checkpoint
   policy_json          = data.aws_iam_policy_document.handler.json
-  log_retention_days   = var.log_retention_days
-  kms_key_arn          = var.kms_key_arn
-  newrelic             = var.newrelic
+  common               = var.common
   tags                 = var.tags
 
   environment_variables = merge(var.environment_variables, {

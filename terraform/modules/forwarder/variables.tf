@@ -43,39 +43,25 @@ variable "package_path" {
   type        = string
 }
 
-variable "runtime" {
-  description = "Lambda runtime of the package."
-  type        = string
-}
-
-variable "architecture" {
-  description = "arm64 or x86_64."
-  type        = string
-}
-
-variable "log_retention_days" {
-  description = "Days CloudWatch keeps the function's logs."
-  type        = number
-}
-
-variable "kms_key_arn" {
-  description = "ARN of the KMS key for the function's environment and its logs."
-  type        = string
-}
-
-variable "newrelic" {
-  description = "New Relic layer settings passed to the function module."
-  type = object({
-    enabled                 = bool
-    layer_arn               = string
-    account_id              = string
-    license_key_secret_name = string
-    license_key_secret_arn  = string
-  })
-}
-
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "common" {
+  description = "What every function of the environment shares: runtime and architecture of the packages, log retention, the environment's KMS key (environment variables, logs) and the New Relic layer (when enabled the wrapper handler runs the real one and the extension reads the license key from Secrets Manager)."
+  type = object({
+    runtime            = string
+    architecture       = string
+    log_retention_days = number
+    kms_key_arn        = string
+    newrelic = object({
+      enabled                 = bool
+      layer_arn               = string
+      account_id              = string
+      license_key_secret_name = string
+      license_key_secret_arn  = string
+    })
+  })
 }

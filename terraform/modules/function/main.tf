@@ -3,10 +3,10 @@
 # layer wrapping the real handler.
 
 locals {
-  newrelic_environment = var.newrelic.enabled ? {
+  newrelic_environment = var.common.newrelic.enabled ? {
     NEW_RELIC_LAMBDA_HANDLER     = var.handler
-    NEW_RELIC_ACCOUNT_ID         = var.newrelic.account_id
-    NEW_RELIC_LICENSE_KEY_SECRET = var.newrelic.license_key_secret_name
+    NEW_RELIC_ACCOUNT_ID         = var.common.newrelic.account_id
+    NEW_RELIC_LICENSE_KEY_SECRET = var.common.newrelic.license_key_secret_name
   } : {}
 }
 
@@ -39,11 +39,11 @@ data "aws_iam_policy_document" "runtime" {
   statement {
     sid       = "DecryptOwnEnvironment"
     actions   = ["kms:Decrypt"]
-    resources = [var.kms_key_arn]
+    resources = [var.common.kms_key_arn]
   }
 
   dynamic "statement" {
-    for_each = var.newrelic.enabled ? [var.newrelic.license_key_secret_arn] : []
+    for_each = var.common.newrelic.enabled ? [var.common.newrelic.license_key_secret_arn] : []
     content {
       sid       = "ReadNewRelicLicenseKey"
       actions   = ["secretsmanager:GetSecretValue"]
@@ -71,8 +71,8 @@ resource "aws_iam_role_policy" "execution" {
 resource "aws_cloudwatch_log_group" "this" {
   # checkov:skip=CKV_AWS_338: retention is an environment-file knob (monitoring.log_retention_days); a year of debug logs per function is a cost the operator chooses, not a default
   name              = "/aws/lambda/${var.function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  retention_in_days = var.common.log_retention_days
+  kms_key_id        = var.common.kms_key_arn
   tags              = var.tags
 }
 
@@ -85,14 +85,14 @@ resource "aws_lambda_function" "this" {
   role                           = aws_iam_role.execution.arn
   filename                       = var.package_path
   source_code_hash               = filebase64sha256(var.package_path)
-  runtime                        = var.runtime
-  architectures                  = [var.architecture]
-  handler                        = var.newrelic.enabled ? "newrelic_lambda_wrapper.handler" : var.handler
-  layers                         = var.newrelic.enabled ? [var.newrelic.layer_arn] : []
+  runtime                        = var.common.runtime
+  architectures                  = [var.common.architecture]
+  handler                        = var.common.newrelic.enabled ? "newrelic_lambda_wrapper.handler" : var.handler
+  layers                         = var.common.newrelic.enabled ? [var.common.newrelic.layer_arn] : []
   memory_size                    = var.memory_mb
   timeout                        = var.timeout_seconds
   reserved_concurrent_executions = var.reserved_concurrency
-  kms_key_arn                    = var.kms_key_arn
+  kms_key_arn                    = var.common.kms_key_arn
 
   environment {
     variables = merge(var.environment_variables, local.newrelic_environment)

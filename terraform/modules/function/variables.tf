@@ -18,21 +18,6 @@ variable "package_path" {
   type        = string
 }
 
-variable "runtime" {
-  description = "Lambda runtime; must match the Python version the package was built for."
-  type        = string
-}
-
-variable "architecture" {
-  description = "arm64 or x86_64; must match the wheels in the package."
-  type        = string
-
-  validation {
-    condition     = contains(["arm64", "x86_64"], var.architecture)
-    error_message = "architecture must be arm64 or x86_64."
-  }
-}
-
 variable "memory_mb" {
   description = "Memory in MB (CPU grows with it)."
   type        = number
@@ -59,36 +44,30 @@ variable "policy_json" {
   type        = string
 }
 
-variable "log_retention_days" {
-  description = "Days CloudWatch keeps the function's logs."
-  type        = number
-}
-
-variable "kms_key_arn" {
-  description = "ARN of the customer-managed KMS key for the environment variables and the log group."
-  type        = string
-}
-
-variable "newrelic" {
-  description = "New Relic Lambda layer: when enabled, the wrapper handler runs the real one and the extension reads the license key from Secrets Manager."
-  type = object({
-    enabled                 = bool
-    layer_arn               = string
-    account_id              = string
-    license_key_secret_name = string
-    license_key_secret_arn  = string
-  })
-  default = {
-    enabled                 = false
-    layer_arn               = ""
-    account_id              = ""
-    license_key_secret_name = ""
-    license_key_secret_arn  = ""
-  }
-}
-
 variable "tags" {
   description = "Tags for the function, its role and its log group."
   type        = map(string)
   default     = {}
+}
+
+variable "common" {
+  description = "What every function of the environment shares: runtime and architecture of the packages, log retention, the environment's KMS key (environment variables, logs) and the New Relic layer (when enabled the wrapper handler runs the real one and the extension reads the license key from Secrets Manager)."
+  type = object({
+    runtime            = string
+    architecture       = string
+    log_retention_days = number
+    kms_key_arn        = string
+    newrelic = object({
+      enabled                 = bool
+      layer_arn               = string
+      account_id              = string
+      license_key_secret_name = string
+      license_key_secret_arn  = string
+    })
+  })
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.common.architecture)
+    error_message = "common.architecture must be arm64 or x86_64."
+  }
 }

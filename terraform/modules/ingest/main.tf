@@ -10,14 +10,14 @@ locals {
 resource "aws_sqs_queue" "dead_letter" {
   name                      = var.queues.dead_letter_name
   message_retention_seconds = var.queues.message_retention_seconds
-  kms_master_key_id         = var.kms_key_arn
+  kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
 
 resource "aws_sqs_queue" "on_failure" {
   name                      = var.queues.on_failure_name
   message_retention_seconds = var.queues.message_retention_seconds
-  kms_master_key_id         = var.kms_key_arn
+  kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
 
@@ -52,7 +52,7 @@ data "aws_iam_policy_document" "handler" {
     # Reading the KMS-encrypted stream and writing the KMS-encrypted queues.
     sid       = "UseTheDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
+    resources = [var.common.kms_key_arn]
   }
 }
 
@@ -63,15 +63,11 @@ module "function" {
   description          = "Redline ingest: Kinesis records to DynamoDB, bad records to the DLQ"
   handler              = "pipeline.ingest.handler.lambda_handler"
   package_path         = var.package_path
-  runtime              = var.runtime
-  architecture         = var.architecture
   memory_mb            = var.settings.memory_mb
   timeout_seconds      = var.settings.timeout_seconds
   reserved_concurrency = var.settings.reserved_concurrency
   policy_json          = data.aws_iam_policy_document.handler.json
-  log_retention_days   = var.log_retention_days
-  kms_key_arn          = var.kms_key_arn
-  newrelic             = var.newrelic
+  common               = var.common
   tags                 = var.tags
 
   environment_variables = {

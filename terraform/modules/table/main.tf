@@ -3,6 +3,9 @@
 # target-tracking autoscaling of the table and the index.
 
 locals {
+  # The key attributes: event_id (table), type and produced_at (the GSI's hash and range).
+  key_attributes = { event_id = "S", type = "S", produced_at = "N" }
+
   provisioned = var.billing_mode == "PROVISIONED"
   autoscaled  = local.provisioned && var.autoscaling.enabled
 
@@ -52,19 +55,12 @@ resource "aws_dynamodb_table" "this" {
   write_capacity = local.provisioned ? var.write_capacity : null
   hash_key       = "event_id"
 
-  attribute {
-    name = "event_id"
-    type = "S"
-  }
-
-  attribute {
-    name = "type"
-    type = "S"
-  }
-
-  attribute {
-    name = "produced_at"
-    type = "N"
+  dynamic "attribute" {
+    for_each = local.key_attributes
+    content {
+      name = attribute.key
+      type = attribute.value
+    }
   }
 
   global_secondary_index {
@@ -102,19 +98,12 @@ resource "aws_dynamodb_table" "autoscaled" {
   write_capacity = var.write_capacity
   hash_key       = "event_id"
 
-  attribute {
-    name = "event_id"
-    type = "S"
-  }
-
-  attribute {
-    name = "type"
-    type = "S"
-  }
-
-  attribute {
-    name = "produced_at"
-    type = "N"
+  dynamic "attribute" {
+    for_each = local.key_attributes
+    content {
+      name = attribute.key
+      type = attribute.value
+    }
   }
 
   global_secondary_index {

@@ -30,22 +30,25 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+# A source root and an installed dependency tree, with the noise a real build leaves behind.
+TREE = {
+    "src/pipeline/__init__.py": "",
+    "src/pipeline/ingest/__init__.py": "",
+    "src/pipeline/ingest/handler.py": "def lambda_handler(event, context):\n    return {}\n",
+    "src/pipeline/local/gateway.py": "LOCAL = True\n",
+    "src/pipeline/packaging.py": "BUILD = True\n",
+    "src/pipeline/__pycache__/config.cpython-311.pyc": "junk",
+    "deps/pydantic/__init__.py": "VERSION = '2'\n",
+    "deps/pydantic-2.0.dist-info/METADATA": "Name: pydantic\n",
+    "deps/pydantic-2.0.dist-info/RECORD": "pydantic/__init__.py,sha256=x\n",
+    "deps/bin/jp.py": "#!/home/someone/.venv/bin/python\n",
+}
+
+
 def _make_tree(base: Path, order: list[str]) -> tuple[Path, Path]:
-    """A source root and an installed dependency tree, files created in the given order."""
-    files = {
-        "src/pipeline/__init__.py": "",
-        "src/pipeline/ingest/__init__.py": "",
-        "src/pipeline/ingest/handler.py": "def lambda_handler(event, context):\n    return {}\n",
-        "src/pipeline/local/gateway.py": "LOCAL = True\n",
-        "src/pipeline/packaging.py": "BUILD = True\n",
-        "src/pipeline/__pycache__/config.cpython-311.pyc": "junk",
-        "deps/pydantic/__init__.py": "VERSION = '2'\n",
-        "deps/pydantic-2.0.dist-info/METADATA": "Name: pydantic\n",
-        "deps/pydantic-2.0.dist-info/RECORD": "pydantic/__init__.py,sha256=x\n",
-        "deps/bin/jp.py": "#!/home/someone/.venv/bin/python\n",
-    }
+    """TREE under base, files created in the given order."""
     for name in order:
-        _write(base / name, files[name])
+        _write(base / name, TREE[name])
     return base / "src", base / "deps"
 
 
@@ -55,18 +58,7 @@ def _sha(path: Path) -> str:
 
 def test_two_builds_from_differently_made_trees_are_byte_identical(tmp_path):
     # GIVEN the same files created in opposite orders, with different times and modes
-    names = [
-        "src/pipeline/__init__.py",
-        "src/pipeline/ingest/__init__.py",
-        "src/pipeline/ingest/handler.py",
-        "src/pipeline/local/gateway.py",
-        "src/pipeline/packaging.py",
-        "src/pipeline/__pycache__/config.cpython-311.pyc",
-        "deps/pydantic/__init__.py",
-        "deps/pydantic-2.0.dist-info/METADATA",
-        "deps/pydantic-2.0.dist-info/RECORD",
-        "deps/bin/jp.py",
-    ]
+    names = list(TREE)
     src_a, deps_a = _make_tree(tmp_path / "a", names)
     src_b, deps_b = _make_tree(tmp_path / "b", list(reversed(names)))
     for path in (tmp_path / "b").rglob("*"):
@@ -81,21 +73,7 @@ def test_two_builds_from_differently_made_trees_are_byte_identical(tmp_path):
 
 
 def test_the_zip_holds_the_handler_and_dependencies_but_no_local_stack_or_build_noise(tmp_path):
-    src, deps = _make_tree(
-        tmp_path,
-        [
-            "src/pipeline/__init__.py",
-            "src/pipeline/ingest/__init__.py",
-            "src/pipeline/ingest/handler.py",
-            "src/pipeline/local/gateway.py",
-            "src/pipeline/packaging.py",
-            "src/pipeline/__pycache__/config.cpython-311.pyc",
-            "deps/pydantic/__init__.py",
-            "deps/pydantic-2.0.dist-info/METADATA",
-            "deps/pydantic-2.0.dist-info/RECORD",
-            "deps/bin/jp.py",
-        ],
-    )
+    src, deps = _make_tree(tmp_path, list(TREE))
     build_function(INGEST, deps, tmp_path / "out", root=src)
     with zipfile.ZipFile(tmp_path / "out" / "ingest.zip") as archive:
         infos = archive.infolist()

@@ -78,7 +78,7 @@ def test_the_packager_builds_a_zip_for_every_function_terraform_deploys(root):
 def test_the_new_relic_wrapper_replaces_the_handler_only_when_instrumented(modules):
     function = modules["function"].typed("resource")[("aws_lambda_function", "this")]
     assert function["handler"] == (
-        f'${{var.newrelic.enabled ? "{NEW_RELIC_WRAPPER}" : var.handler}}'
+        f'${{var.common.newrelic.enabled ? "{NEW_RELIC_WRAPPER}" : var.handler}}'
     )
     text = modules["function"].texts["main.tf"]
     for variable in (

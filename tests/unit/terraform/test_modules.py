@@ -9,7 +9,7 @@ import pytest
 
 from tests.unit.terraform.conftest import MODULES, TF_ROOT, all_tf_dirs, load_dir
 
-OWN_MODULES = ["api", "forwarder", "function", "ingest", "stream", "table"]
+OWN_MODULES = ["api", "forwarder", "function", "ingest", "kms_key", "stream", "table"]
 
 
 def test_the_modules_of_the_issue_exist():
