@@ -93,8 +93,10 @@ module "api" {
   common          = local.function_common
 }
 
+# The forwarder exists to send to New Relic: without it there is nothing to forward to.
 module "forwarder" {
   source = "./modules/forwarder"
+  count  = var.monitoring.new_relic_enabled ? 1 : 0
 
   environment                       = var.environment
   new_relic_license_key_secret_name = var.monitoring.new_relic_license_key_secret_name
@@ -103,15 +105,12 @@ module "forwarder" {
   common                            = local.function_common
 
   environment_variables = {
-    STREAM_NAME                  = module.stream.name
-    TABLE_NAME                   = module.table.name
-    TYPE_INDEX_NAME              = module.table.type_index_name
-    INGEST_FUNCTION_NAME         = module.ingest.function_name
-    API_FUNCTION_NAME            = module.api.function_name
-    API_ID                       = module.api.api_id
-    DLQ_URL                      = module.ingest.dead_letter_queue_url
-    NEW_RELIC_ACCOUNT_ID         = var.monitoring.new_relic_account_id
-    NEW_RELIC_REGION             = var.monitoring.new_relic_region
-    NEW_RELIC_LICENSE_KEY_SECRET = var.monitoring.new_relic_license_key_secret_name
+    STREAM_NAME          = module.stream.name
+    TABLE_NAME           = module.table.name
+    INGEST_FUNCTION_NAME = module.ingest.function_name
+    API_FUNCTION_NAME    = module.api.function_name
+    API_ID               = module.api.api_id
+    DLQ_URL              = module.ingest.dead_letter_queue_url
+    NEW_RELIC_REGION     = var.monitoring.new_relic_region
   }
 }

@@ -55,13 +55,13 @@ output "function_names" {
   value = {
     ingest    = module.ingest.function_name
     api       = module.api.function_name
-    forwarder = module.forwarder.function_name
+    forwarder = one(module.forwarder[*].function_name)
   }
 }
 
 output "forwarder_checkpoint_parameter" {
-  description = "SSM parameter holding the forwarder's checkpoint."
-  value       = module.forwarder.checkpoint_parameter
+  description = "SSM parameter holding the forwarder's checkpoint (null without New Relic)."
+  value       = one(module.forwarder[*].checkpoint_parameter)
 }
 
 output "kms_key_arn" {
@@ -80,6 +80,6 @@ output "api_function_name" {
 }
 
 output "forwarder_function_name" {
-  description = "Name of the forwarder function (also in function_names)."
-  value       = module.forwarder.function_name
+  description = "Name of the forwarder function (also in function_names; null without New Relic)."
+  value       = one(module.forwarder[*].function_name)
 }

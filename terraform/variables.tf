@@ -122,6 +122,14 @@ variable "monitoring" {
   }
 
   validation {
+    condition = !var.monitoring.new_relic_enabled || (
+      var.monitoring.new_relic_account_id != "" &&
+      var.monitoring.new_relic_license_key_secret_name != ""
+    )
+    error_message = "monitoring.new_relic_enabled needs monitoring.new_relic_account_id and monitoring.new_relic_license_key_secret_name (the forwarder reads the license key from that secret)."
+  }
+
+  validation {
     condition = !var.monitoring.lambda_instrumentation || (
       var.monitoring.new_relic_layer_arn != "" &&
       var.monitoring.new_relic_account_id != "" &&

@@ -24,8 +24,8 @@ resource "aws_ssm_parameter" "checkpoint" {
 data "aws_iam_policy_document" "handler" {
   statement {
     sid     = "ReadCloudWatchMetrics"
-    actions = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"]
-    # AWS requires "*": GetMetricData and ListMetrics support no resource-level permissions.
+    actions = ["cloudwatch:GetMetricData"]
+    # AWS requires "*": GetMetricData supports no resource-level permissions.
     resources = ["*"]
   }
 
@@ -35,13 +35,10 @@ data "aws_iam_policy_document" "handler" {
     resources = [aws_ssm_parameter.checkpoint.arn]
   }
 
-  dynamic "statement" {
-    for_each = var.new_relic_license_key_secret_arn == "" ? [] : [var.new_relic_license_key_secret_arn]
-    content {
-      sid       = "ReadNewRelicLicenseKey"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = [statement.value]
-    }
+  statement {
+    sid       = "ReadNewRelicLicenseKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.new_relic_license_key_secret_arn]
   }
 }
 
@@ -64,6 +61,7 @@ module "function" {
     POWERTOOLS_SERVICE_NAME      = "forwarder"
     POWERTOOLS_METRICS_NAMESPACE = "Redline"
     CHECKPOINT_PARAMETER         = aws_ssm_parameter.checkpoint.name
+    NEW_RELIC_LICENSE_KEY_SECRET = var.new_relic_license_key_secret_name
   })
 }
 

@@ -27,15 +27,13 @@ variable "environment_variables" {
 }
 
 variable "new_relic_license_key_secret_name" {
-  description = "Name of the Secrets Manager secret holding {\"LicenseKey\": \"...\"}; empty to write payloads locally instead of sending them."
+  description = "Name of the Secrets Manager secret holding {\"LicenseKey\": \"...\"} (NEW_RELIC_LICENSE_KEY_SECRET of the forwarder)."
   type        = string
-  default     = ""
 }
 
 variable "new_relic_license_key_secret_arn" {
-  description = "ARN pattern of that secret (name plus Secrets Manager's random suffix) for the read grant; empty when there is none."
+  description = "ARN pattern of that secret (name plus Secrets Manager's random 6-character suffix) for the read grant."
   type        = string
-  default     = ""
 }
 
 variable "package_path" {

@@ -36,13 +36,14 @@ data "aws_iam_policy_document" "handler" {
 
   statement {
     sid       = "WriteEvents"
-    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    actions   = ["dynamodb:BatchWriteItem"]
     resources = [var.table_arn]
   }
 
   statement {
-    # The handler sends bad records to the DLQ; Lambda's poller sends batch descriptions to
-    # the on-failure queue with the function's role.
+    # The handler sends bad records to the DLQ (SendMessageBatch is authorised as
+    # SendMessage); Lambda's poller sends batch descriptions to the on-failure queue with
+    # the function's role.
     sid       = "SendToQueues"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letter.arn, aws_sqs_queue.on_failure.arn]

@@ -128,7 +128,7 @@ def test_every_module_output_referenced_exists():
         tf = load_dir(tf_dir)
         sources = {n: (tf_dir / b["source"]).resolve() for n, b in tf.labelled("module").items()}
         for text in tf.texts.values():
-            for module, output in re.findall(r"\bmodule\.(\w+)\.(\w+)", text):
+            for module, output in re.findall(r"\bmodule\.(\w+)(?:\[[^\]]*\])?\.(\w+)", text):
                 if module not in sources:
                     problems.append(f"{tf_dir.name}: module.{module} is not declared")
                 elif output not in load_dir(sources[module]).labelled("output"):
