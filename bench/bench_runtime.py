@@ -1,0 +1,230 @@
+"""Does the local runtime keep up with 1,000 records/s per shard? (`make bench`)
+
+With the gateway's limits lifted (so only the runtime is measured), a paced producer puts
+1,000 records/s per shard for `--seconds`; the figures:
+- iterator age: the maximum over the steady part, as a ratio of (batching window + 1 s); the
+  runtime keeps up when the ratio is below 1.00;
+- end-to-end latency p50/p95/p99 (stored_at - produced_at of every stored item);
+- the records/s the runtime sustains: a backlog put as fast as possible, and the rate at which
+  the mapping drains it.
+Everything runs on this machine at once (producer, gateway, engines, runtime): the figures are
+what one machine can do, not AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from pipeline.config import load_environment, parse_environment, to_tfvars
+from pipeline.local.stack import start_stack, stop_stack
+
+# The gateway option that lifts every limit (the engines' own speed is then the only cap).
+GATEWAY_NO_LIMITS = ["--no-limits"]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def bench_environment(directory: Path, shards: int, window_s: int) -> Path:
+    data = to_tfvars(load_environment("local"))
+    data["environment"] = "bench"
+    data["stream"].update(name="redline-events-bench", shard_count=shards)
+    data["table"].update(name="redline-events-bench", read_capacity=40000, write_capacity=40000)
+    data["table"]["type_index"].update(read_capacity=40000, write_capacity=40000)
+    data["ingest"].update(
+        maximum_batching_window_seconds=window_s, batch_size=500, reserved_concurrency=-1
+    )
+    data["queues"].update(
+        dead_letter_name="redline-dlq-bench", on_failure_name="redline-ingest-failures-bench"
+    )
+    parse_environment(data)
+    path = directory / "bench.tfvars.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def make_event() -> dict:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "type": "bench",
+        "source": "bench",
+        "produced_at": time.time(),
+        "payload": {"blob": "x" * 300},
+    }
+
+
+def put(kinesis, stream: str, events: list[dict]) -> int:
+    pending = events
+    while pending:
+        response = kinesis.put_records(
+            StreamName=stream,
+            Records=[
+                {"Data": json.dumps(e).encode(), "PartitionKey": e["event_id"]} for e in pending
+            ],
+        )
+        pending = [e for e, r in zip(pending, response["Records"], strict=True) if "ErrorCode" in r]
+    return len(events)
+
+
+def runtime_status(lambda_url: str) -> dict:
+    with urllib.request.urlopen(f"{lambda_url}/_redline/status", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def processed(status: dict) -> int:
+    return int(sum(s["records_succeeded"] for s in status["event_source_mapping"].values()))
+
+
+def iterator_age_ms(status: dict) -> float:
+    return max(
+        (s["last_iterator_age_ms"] for s in status["event_source_mapping"].values()), default=0.0
+    )
+
+
+def produce_paced(kinesis, stream: str, rate: int, seconds: int, produced: list[int]) -> None:
+    """`rate` records/s in ten slices a second; never catches up missed slices silently."""
+    slice_size = max(1, rate // 10)
+    start = time.monotonic()
+    for tick in range(seconds * 10):
+        target = start + tick / 10
+        delay = target - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        produced[0] += put(kinesis, stream, [make_event() for _ in range(slice_size)])
+
+
+def scan_latencies(dynamodb, table: str) -> list[float]:
+    latencies, kwargs = [], {"TableName": table}
+    while True:
+        page = dynamodb.scan(**kwargs)
+        for item in page["Items"]:
+            latencies.append(
+                (float(item["stored_at"]["N"]) - float(item["produced_at"]["N"])) * 1000
+            )
+        if "LastEvaluatedKey" not in page:
+            return latencies
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def wait_processed(lambda_url: str, total: int, timeout_s: float) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if processed(runtime_status(lambda_url)) >= total:
+            return time.monotonic()
+        time.sleep(0.25)
+    raise SystemExit(f"the runtime did not process {total} records within {timeout_s:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--rate-per-shard", type=int, default=1000)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--window", type=int, default=1, help="batching window (s)")
+    parser.add_argument(
+        "--backlog", type=int, default=20000, help="records put at once to measure the drain rate"
+    )
+    parser.add_argument(
+        "--handler",
+        action="append",
+        default=[],
+        help="kind=module.function, e.g. to bench a test handler",
+    )
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="redline-bench-") as directory:
+        state = Path(directory)
+        env_file = bench_environment(state, args.shards, args.window)
+        handlers = dict(h.split("=", 1) for h in args.handler)
+        stack = start_stack(
+            env=env_file,
+            aws_port=0,
+            api_port=0,
+            lambda_port=0,
+            state_dir=state / "state",
+            handlers=handlers,
+            gateway_args=GATEWAY_NO_LIMITS,
+        )
+        try:
+            return run(args, stack)
+        finally:
+            stop_stack(stack)
+
+
+def run(args, stack) -> int:
+    session = boto3.session.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    config = Config(retries={"total_max_attempts": 1}, max_pool_connections=20)
+    kinesis = session.client("kinesis", endpoint_url=stack.aws_endpoint_url, config=config)
+    dynamodb = session.client("dynamodb", endpoint_url=stack.aws_endpoint_url, config=config)
+    stream, table = "redline-events-bench", "redline-events-bench"
+    rate = args.rate_per_shard * args.shards
+
+    # Steady load: iterator age and end-to-end latency.
+    produced = [0]
+    producer = threading.Thread(
+        target=produce_paced, args=(kinesis, stream, rate, args.seconds, produced)
+    )
+    started = time.monotonic()
+    producer.start()
+    ages: list[tuple[float, float]] = []
+    while producer.is_alive():
+        time.sleep(1.0)
+        ages.append(
+            (time.monotonic() - started, iterator_age_ms(runtime_status(stack.lambda_endpoint_url)))
+        )
+    producer.join()
+    offered_rate = produced[0] / (time.monotonic() - started)
+    wait_processed(stack.lambda_endpoint_url, produced[0], 120)
+    steady = [age for at, age in ages if at > 5] or [age for _, age in ages]
+    max_age = max(steady)
+    latencies = scan_latencies(dynamodb, table)
+
+    # Backlog: how fast the runtime drains records when it is behind.
+    before = processed(runtime_status(stack.lambda_endpoint_url))
+    backlog = [make_event() for _ in range(args.backlog)]
+    drain_start = time.monotonic()  # from the first put: conservative, includes the put time
+    for start in range(0, len(backlog), 500):
+        put(kinesis, stream, backlog[start : start + 500])
+    done_at = wait_processed(stack.lambda_endpoint_url, before + len(backlog), 300)
+    drain_rate = len(backlog) / (done_at - drain_start)
+
+    limit_ms = (args.window + 1) * 1000
+    print(
+        f"load: {rate} records/s offered over {args.shards} shard(s) for {args.seconds} s "
+        f"(achieved {offered_rate:.0f}/s); batching window {args.window} s"
+    )
+    print(
+        f"iterator age max (after 5 s warm-up): {max_age:.0f} ms; "
+        f"ratio to window + 1 s: {max_age / limit_ms:.2f} "
+        f"({'keeps up' if max_age < limit_ms else 'FALLS BEHIND'})"
+    )
+    print(
+        f"end-to-end latency over {len(latencies)} records: "
+        f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
+        f"p99 {percentile(latencies, 99):.0f} ms"
+    )
+    print(
+        f"sustained: a backlog of {len(backlog)} records drained at {drain_rate:.0f} records/s "
+        f"({drain_rate / rate:.2f}x the steady load)"
+    )
+    return 0 if max_age < limit_ms else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

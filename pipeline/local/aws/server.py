@@ -1,0 +1,320 @@
+"""The gateway: one HTTP/1.1 server on 127.0.0.1 that routes each AWS call to its engine.
+
+Routing: `X-Amz-Target` prefix (Kinesis_20131202 -> kinesalite, DynamoDB_20120810 -> dynalite,
+AmazonSQS / secretsmanager / AmazonSSM -> moto in-process, GraniteServiceVersion20100801 ->
+the gateway's CloudWatch store) and, for CloudWatch's smithy-rpc-v2-cbor protocol, the path
+`/service/GraniteServiceVersion20100801/operation/<Op>`. Control routes live under `/_redline/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import cbor2
+
+from pipeline.local.aws import engines as engine_procs
+from pipeline.local.aws.cloudwatch import MetricStore
+from pipeline.local.aws.dynamodb import DynamoFront
+from pipeline.local.aws.errors import AwsError, EngineUnavailable
+from pipeline.local.aws.kinesis import KinesisFront
+from pipeline.local.aws.moto_services import TARGET_PREFIXES as MOTO_PREFIXES
+from pipeline.local.aws.moto_services import MotoServices
+from pipeline.local.aws.protocol import (
+    DYNAMODB_CONTENT_TYPE,
+    DYNAMODB_ERROR_PREFIX,
+    KINESIS_CONTENT_TYPE,
+    EngineClient,
+    Response,
+    cbor_error,
+    cbor_response,
+    json_error,
+    json_response,
+    parse_json,
+)
+
+logger = logging.getLogger("redline.gateway")
+
+CLOUDWATCH_PREFIX = "GraniteServiceVersion20100801"
+CLOUDWATCH_CBOR_PATH = f"/service/{CLOUDWATCH_PREFIX}/operation/"
+MAX_BODY_BYTES = 16 * 1024 * 1024 + 1024
+CONTROL_ROUTES = {
+    ("GET", "/_redline/health"): "health: 200 when every engine answers, else 503",
+    ("POST", "/_redline/reset"): "drop every stream, table, queue, secret, parameter and metric",
+    ("GET", "/_redline/config"): "the limits in force and the engines' ports",
+}
+
+
+class Gateway:
+    """Engines, fronts and metric store; `dispatch` answers one HTTP request."""
+
+    def __init__(self, limits_enabled: bool, burst_seconds: float, state_dir: Path) -> None:
+        self.limits_enabled = limits_enabled
+        self.burst_seconds = burst_seconds
+        self.state_dir = state_dir
+        self.metrics = MetricStore()
+        self.moto = MotoServices()
+        self._engine_lock = threading.Lock()
+        self.engines: dict[str, engine_procs.Engine] = {}
+        self._start_engines()
+
+    def _start_engines(self) -> None:
+        started = {}
+        try:
+            for service in ("kinesis", "dynamodb"):
+                started[service] = engine_procs.start_engine(service, self.state_dir)
+        except Exception:
+            for engine in started.values():
+                engine.stop()
+            raise
+        self.engines = started
+        kinesis_client = EngineClient(
+            "kinesalite", "kinesis", started["kinesis"].port, KINESIS_CONTENT_TYPE
+        )
+        dynamo_client = EngineClient(
+            "dynalite", "dynamodb", started["dynamodb"].port, DYNAMODB_CONTENT_TYPE
+        )
+        self.kinesis = KinesisFront(
+            kinesis_client, self.metrics, self.limits_enabled, self.burst_seconds
+        )
+        self.dynamodb = DynamoFront(
+            dynamo_client, self.metrics, self.limits_enabled, self.burst_seconds
+        )
+
+    def stop(self) -> None:
+        for engine in self.engines.values():
+            engine.stop()
+
+    def reset(self) -> None:
+        """Fresh engines (their state is in memory), fresh moto backends, empty metrics."""
+        with self._engine_lock:
+            self.stop()
+            self._start_engines()
+            self.moto.reset()
+            self.metrics.reset()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, Any] = {}
+        for service, engine in self.engines.items():
+            ok = engine.alive
+            if ok:
+                try:
+                    with socket.create_connection(("127.0.0.1", engine.port), timeout=2):
+                        pass
+                except OSError:
+                    ok = False
+            checks[engine_procs.PACKAGES[service]] = {
+                "ok": ok,
+                "port": engine.port,
+                "log": str(engine.log_path),
+                **({} if ok else {"hint": "the engine died: read its log and restart the gateway"}),
+            }
+        checks["moto"] = {"ok": True}
+        checks["cloudwatch"] = {"ok": True}
+        return all(c["ok"] for c in checks.values()), checks
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "limits": self.limits_enabled,
+            "burst_seconds": self.burst_seconds,
+            "state_dir": str(self.state_dir),
+            "engines": {s: e.port for s, e in self.engines.items()},
+            "control_routes": {f"{m} {p}": d for (m, p), d in CONTROL_ROUTES.items()},
+        }
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "redline-gateway"
+    sys_version = ""
+    gateway: Gateway  # set on the subclass the server builds
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            if name.lower() not in ("content-length", "connection", "transfer-encoding", "date"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            raise AwsError("SerializationException", "Request body is larger than 16 MB.", 413)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        target = self.headers.get("X-Amz-Target", "")
+        path = urlsplit(self.path).path
+        try:
+            body = self._read_body()
+        except (ValueError, AwsError) as exc:
+            error = (
+                exc if isinstance(exc, AwsError) else AwsError("SerializationException", str(exc))
+            )
+            self.close_connection = True
+            self._send(json_error(error, KINESIS_CONTENT_TYPE))
+            return
+        try:
+            response = self._route(target, path, body)
+        except EngineUnavailable as exc:
+            logger.error("%s", exc)
+            response = self._error_for(target, path, AwsError("ServiceUnavailable", str(exc), 503))
+        except AwsError as exc:
+            response = self._error_for(target, path, exc)
+        except Exception as exc:  # never a bare 500 page or a hung client
+            logger.exception("internal error on %s %s", target or path, self.command)
+            response = self._error_for(
+                target, path, AwsError("InternalFailure", f"local gateway error: {exc}", 500)
+            )
+        self._send(response)
+
+    def _error_for(self, target: str, path: str, error: AwsError) -> Response:
+        if path.startswith(CLOUDWATCH_CBOR_PATH):
+            return cbor_error(error)
+        if target.startswith("DynamoDB_20120810."):
+            return json_error(error, DYNAMODB_CONTENT_TYPE, DYNAMODB_ERROR_PREFIX)
+        return json_error(error, KINESIS_CONTENT_TYPE)
+
+    def _route(self, target: str, path: str, body: bytes) -> Response:
+        gateway = self.gateway
+        if path.startswith("/_redline/"):
+            return self._control(path)
+        if path.startswith(CLOUDWATCH_CBOR_PATH):
+            operation = path[len(CLOUDWATCH_CBOR_PATH) :]
+            try:
+                request = cbor2.loads(body) if body else {}
+            except Exception as exc:
+                raise AwsError(
+                    "SerializationException", f"Request body is not valid CBOR: {exc}"
+                ) from exc
+            if not isinstance(request, dict):
+                raise AwsError("SerializationException", "Request body must be a CBOR map.")
+            return cbor_response(gateway.metrics.handle(operation, request))
+        service, _, operation = target.partition(".")
+        auth = self.headers.get("Authorization", "")
+        if service == "Kinesis_20131202":
+            return gateway.kinesis.handle(operation, body, parse_json(body), auth)
+        if service == "DynamoDB_20120810":
+            return gateway.dynamodb.handle(operation, body, parse_json(body), auth)
+        if service == CLOUDWATCH_PREFIX:
+            return json_response(
+                gateway.metrics.handle(operation, parse_json(body)), "application/x-amz-json-1.0"
+            )
+        if target.startswith(MOTO_PREFIXES) or self._signed_for(
+            auth, ("sqs", "ssm", "secretsmanager")
+        ):
+            status, headers, data = gateway.moto.call(
+                self.command, path, urlsplit(self.path).query, self.headers, body
+            )
+            return Response(status, data, {"Content-Type": headers.get("Content-Type", "")})
+        if not target:
+            raise AwsError(
+                "UnknownOperationException",
+                "Missing X-Amz-Target header: the local gateway serves Kinesis, DynamoDB, SQS, "
+                "Secrets Manager and SSM (JSON protocol) and CloudWatch (rpc-v2-cbor or JSON).",
+            )
+        raise AwsError(
+            "UnknownOperationException",
+            f"Operation {target} is not served by the local gateway "
+            "(Kinesis, DynamoDB, SQS, Secrets Manager, SSM, CloudWatch).",
+        )
+
+    @staticmethod
+    def _signed_for(auth: str, services: tuple[str, ...]) -> bool:
+        try:
+            scope = auth.split(",")[0].split()[1]
+            return scope.split("/")[3] in services
+        except IndexError:
+            return False
+
+    def _control(self, path: str) -> Response:
+        gateway = self.gateway
+        route = (self.command, path.rstrip("/"))
+        if route == ("GET", "/_redline/health"):
+            ok, checks = gateway.health()
+            return json_response(
+                {"ok": ok, "checks": checks}, "application/json", 200 if ok else 503
+            )
+        if route == ("POST", "/_redline/reset"):
+            gateway.reset()
+            return json_response({"ok": True}, "application/json")
+        if route == ("GET", "/_redline/config"):
+            return json_response(gateway.config(), "application/json")
+        return json_response(
+            {
+                "message": f"no control route {self.command} {path}",
+                "routes": [f"{m} {p}: {d}" for (m, p), d in CONTROL_ROUTES.items()],
+            },
+            "application/json",
+            404,
+        )
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False  # a port in use must fail loudly
+    request_queue_size = 128
+
+
+def serve(
+    port: int, limits_enabled: bool, burst_seconds: float, state_dir: Path
+) -> tuple[GatewayServer, Gateway]:
+    """Bind first (a port in use fails before engines start), then start the engines."""
+    handler = type("BoundGatewayHandler", (GatewayHandler,), {})
+    server = GatewayServer(("127.0.0.1", port), handler)
+    try:
+        gateway = Gateway(limits_enabled, burst_seconds, state_dir)
+    except Exception:
+        server.server_close()
+        raise
+    handler.gateway = gateway
+    return server, gateway
+
+
+def wait_until(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+__all__ = ["CONTROL_ROUTES", "Gateway", "GatewayServer", "serve"]
