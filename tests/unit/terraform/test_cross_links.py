@@ -159,3 +159,9 @@ def test_the_event_source_mapping_takes_every_ingest_setting_of_the_environment_
     declared = set(re.findall(r"(\w+) = ", ingest_type))
     assert used == declared - function_settings
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+
+
+def test_the_http_api_serves_the_routes_the_local_runtime_serves(modules):
+    from pipeline.local.runtime.api import ROUTE_KEYS
+
+    assert modules["api"].locals()["routes"] == list(ROUTE_KEYS)
