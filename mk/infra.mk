@@ -63,7 +63,7 @@ $(NEWMAN_STAMP): $(API_TESTS)/package.json $(API_TESTS)/package-lock.json
 
 # Starts a local stack on free ports (or uses API_URL + AWS_ENDPOINT_URL of one you started),
 # seeds three events through its Kinesis API, runs newman, stops what it started.
-api-contract: $(STAMP) $(NEWMAN_STAMP) ## Run the Postman collection (every route, every 4xx) with newman against the local stack
+api-contract: $(STAMP) $(NEWMAN_STAMP) engines ## Run the Postman collection (every route, every 4xx) with newman against the local stack
 	$(PY) -m tests.api.run_contract
 
 # --- Deploy helpers: each refuses to run without ENV (not local), the environment's backend

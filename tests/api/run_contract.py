@@ -120,13 +120,17 @@ def main() -> int:
     if given_api and given_aws:
         return _run(_local_only(given_api), _local_only(given_aws), stream, report_dir)
 
-    from pipeline.local.stack import start_stack, stop_stack  # the local runtime's API
+    from pipeline.local.stack import StackError, start_stack, stop_stack
 
     state_dir = Path(tempfile.mkdtemp(prefix="api-contract-", dir=report_dir))
     try:
-        handle = start_stack(
-            env="local", aws_port=0, api_port=0, lambda_port=0, state_dir=state_dir
-        )
+        try:
+            handle = start_stack(
+                env="local", aws_port=0, api_port=0, lambda_port=0, state_dir=state_dir
+            )
+        except StackError as exc:
+            print(f"error: the local stack did not start: {exc}", file=sys.stderr)
+            return 2
         print(f"==> local stack up: API {handle.api_url}, AWS {handle.aws_endpoint_url}")
         return _run(handle.api_url, handle.aws_endpoint_url, stream, report_dir)
     finally:
