@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import metrics as metric_names
+from pipeline.clients import handler_client_config
 from pipeline.handler_env import require_environment
 from pipeline.ingest.processor import IngestProcessor
 from pipeline.ingest.records import classify_record
-from pipeline.ingest.store import client_config
 
 ENV = require_environment("the ingest Lambda", ("TABLE_NAME", "DLQ_URL", "ENVIRONMENT"))
 
@@ -29,8 +29,8 @@ metrics.set_default_dimensions(**{metric_names.DIMENSION_ENVIRONMENT: ENV["ENVIR
 processor = IngestProcessor(
     table_name=ENV["TABLE_NAME"],
     dlq_url=ENV["DLQ_URL"],
-    dynamodb=boto3.client("dynamodb", config=client_config()),
-    sqs=boto3.client("sqs", config=client_config()),
+    dynamodb=boto3.client("dynamodb", config=handler_client_config(read_timeout_s=5)),
+    sqs=boto3.client("sqs", config=handler_client_config(read_timeout_s=5)),
     metrics=metrics,
 )
 

@@ -54,7 +54,11 @@ class IngestProcessor(BatchProcessor):
     ) -> None:
         # Every record failing is still a partial response: the failures name the sequence
         # numbers, and Kinesis restarts from the lowest one.
-        super().__init__(EventType.KinesisDataStreams, raise_on_entire_batch_failure=False)
+        # Given a logger, Powertools logs a record handler's exception (a bug: bad input is
+        # classified, not raised) with its traceback; records we fail ourselves carry none.
+        super().__init__(
+            EventType.KinesisDataStreams, raise_on_entire_batch_failure=False, logger=logger
+        )
         self.table_name = table_name
         self.dlq_url = dlq_url
         self.dynamodb = dynamodb

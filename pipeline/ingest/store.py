@@ -1,6 +1,6 @@
 """Valid events -> DynamoDB with BatchWriteItem, retried within the invocation's time budget.
 
-botocore's standard retry mode (see `client_config`) retries a call that failed as a whole
+botocore's standard retry mode (see `pipeline.clients`) retries a call that failed as a whole
 (ProvisionedThroughputExceededException, ThrottlingException, ...). Items that come back in
 UnprocessedItems, and calls that still fail after botocore's attempts, are retried here in
 rounds with exponential backoff and full jitter until the budget runs out. Writes are plain
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline import aws_limits as limits
@@ -38,16 +37,6 @@ RETRYABLE_ERROR_CODES = frozenset(
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 5.0
 MAX_WRITE_ROUNDS = 50
-
-
-def client_config() -> Config:
-    """Standard retry mode (exponential backoff, jitter, retry quota) with short timeouts, so
-    one call cannot eat the invocation's time budget."""
-    return Config(
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=2,
-        read_timeout=5,
-    )
 
 
 @dataclass(slots=True)

@@ -246,7 +246,9 @@ def test_same_event_id_twice_in_one_batch_keeps_the_later_record(aws, handler, l
     assert items["evt-000003"]["sequence_number"] == {"S": sequence_number(30)}
 
 
-def test_a_record_the_handler_cannot_even_read_is_never_acknowledged(aws, handler, lambda_context):
+def test_a_record_the_handler_cannot_even_read_is_never_acknowledged(
+    aws, handler, lambda_context, caplog
+):
     records = [kinesis_record(i, event_body(i)) for i in range(3)]
     del records[1]["kinesis"]["data"]
 
@@ -254,6 +256,8 @@ def test_a_record_the_handler_cannot_even_read_is_never_acknowledged(aws, handle
 
     assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number(1)}]}
     assert sorted(aws.items()) == ["evt-000000", "evt-000002"]
+    (logged,) = [r for r in caplog.records if r.exc_info]
+    assert logged.exc_info[0] is KeyError  # the bug is logged with its traceback
 
 
 def test_emf_output_carries_every_ingest_metric_with_its_dimensions(
