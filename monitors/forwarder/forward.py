@@ -15,6 +15,8 @@ from .newrelic import Item, Sender
 from .points import minute_blocks
 from .settings import Settings
 
+logger = Logger(child=True)
+
 
 @dataclass(frozen=True)
 class PassResult:
@@ -37,7 +39,6 @@ def forward_once(
     sender: Sender,
     now: float,
     deadline: float,
-    logger: Logger,
 ) -> PassResult:
     checkpoint = read_checkpoint(ssm, settings.checkpoint_parameter)
     plan = plan_minutes(

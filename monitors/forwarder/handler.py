@@ -55,7 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVE_S
     stats = DeliveryStats()
     sender = make_sender(settings, license_key, pool, stats)
-    result = forward_once(settings, cloudwatch, ssm, sender, time.time(), deadline, logger)
+    result = forward_once(settings, cloudwatch, ssm, sender, time.time(), deadline)
     summary = result.as_dict() | {
         "posts": stats.posts,
         "dropped_points": stats.dropped_points,

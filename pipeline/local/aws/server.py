@@ -124,13 +124,24 @@ class Gateway:
             "limits": self.limits_enabled,
             "burst_seconds": self.burst_seconds,
             "state_dir": str(self.state_dir),
-            "engines": {s: e.port for s, e in self.engines.items()},
+            "engines": {
+                engine_procs.PACKAGES[s]: {
+                    "port": e.port,
+                    "pid": e.process.pid,
+                    "log": str(e.log_path),
+                }
+                for s, e in self.engines.items()
+            },
             "control_routes": {f"{m} {p}": d for (m, p), d in CONTROL_ROUTES.items()},
         }
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment: with Nagle on, a split write waits for the
+    # client's delayed ACK (40 ms a call).
+    disable_nagle_algorithm = True
+    wbufsize = 256 * 1024
     server_version = "redline-gateway"
     sys_version = ""
     gateway: Gateway  # set on the subclass the server builds
