@@ -335,7 +335,14 @@ def start_stack(
     try:
         start_part(
             GATEWAY,
-            ["pipeline.local.aws", "--port", str(ports["aws"]), *(gateway_args or [])],
+            [
+                "pipeline.local.aws",
+                "--port",
+                str(ports["aws"]),
+                "--state-dir",
+                str(log_dir / "aws"),
+                *(gateway_args or []),
+            ],
             "AWS endpoint (gateway)",
             f"{aws_url}/_redline/health",
         )

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,6 +105,35 @@ def make_clients(endpoint_url: str, pool: int = 50) -> Clients:
     )
 
 
+def aws_metrics_sender(endpoint_url: str, put_metric_data):
+    """PutMetricData for our own namespaces; AWS/* goes to the gateway's control route.
+
+    CloudWatch refuses AWS/* namespaces from clients (only AWS publishes there), so the local
+    gateway takes the metrics AWS itself would publish through `POST /_redline/metrics`.
+    """
+    url = f"{endpoint_url.rstrip('/')}/_redline/metrics"
+
+    def send(Namespace: str, MetricData: list[dict[str, Any]]) -> None:  # boto3's names
+        if not Namespace.startswith("AWS/"):
+            put_metric_data(Namespace=Namespace, MetricData=MetricData)
+            return
+        body = json.dumps(
+            {
+                "Namespace": Namespace,
+                "MetricData": [
+                    {**datum, "Timestamp": datum["Timestamp"].timestamp()} for datum in MetricData
+                ],
+            }
+        ).encode("utf-8")
+        request = urllib.request.Request(  # noqa: S310 - the gateway's http URL
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            response.read()
+
+    return send
+
+
 def scheduled_event(rule_name: str) -> dict[str, Any]:
     """The EventBridge scheduled event a rate(1 minute) rule sends."""
     return {
@@ -147,7 +177,9 @@ class LambdaRuntime:
         self.api_id = api_id_for(self.environment)
         self.clients = make_clients(options.aws_endpoint_url)
         self.log_dir = Path(options.log_dir or Path(options.state_dir) / "logs" / "functions")
-        self.publisher = MetricsPublisher(self.clients.cloudwatch.put_metric_data)
+        self.publisher = MetricsPublisher(
+            aws_metrics_sender(options.aws_endpoint_url, self.clients.cloudwatch.put_metric_data)
+        )
         self.registry = FunctionRegistry()
         self.account = AccountConcurrency()
         self.resources: Resources | None = None

@@ -196,7 +196,7 @@ def tight_gateway(tmp_path_factory):
     stop_process_group(started.process)
 
 
-TIGHT_BURST_ARGS = ("--dynamodb-burst-seconds", "1")
+TIGHT_BURST_ARGS = ("--burst-seconds", "1")
 
 
 def test_table_throttling_during_a_burst_backs_off_and_loses_nothing(tight_gateway, tmp_path):
