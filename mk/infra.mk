@@ -15,7 +15,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 API_TESTS := tests/api
 NEWMAN_STAMP := $(API_TESTS)/node_modules/.installed
 
-TEST_EXTRAS += checkov bandit
+TEST_EXTRAS += checkov bandit api-contract
 
 package: $(STAMP) ## Build dist/{ingest,api,forwarder}.zip reproducibly for ENV's architecture
 	$(PY) -m pipeline.packaging --environment $(ENV) --out $(DIST)

@@ -47,7 +47,7 @@ def test_every_400_names_its_parameter_and_every_parameter_has_one():
             match = re.search(r"the message names `(\w+)`", tests)
             assert match, f"{item['name']}: a 400 test must check the parameter is named"
             named.add(match.group(1))
-    assert named == {"event_id", "type", "since", "until", "limit", "cursor"}
+    assert named == {"event_id", "type", "since", "until", "limit", "cursor", "limt"}
 
 
 def test_unknown_ids_and_unknown_routes_are_404():
