@@ -249,20 +249,28 @@ class DynamoFront:
     def _call(self, operation: str, payload: dict[str, Any], auth: str) -> Response:
         return self.engine.call(f"{TARGET_PREFIX}.{operation}", json.dumps(payload).encode(), auth)
 
-    def _record(self, table: Table, values: dict[str, float], index: str | None = None) -> None:
+    def _record(
+        self,
+        table: Table,
+        values: dict[str, float],
+        index: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """Metrics carry the admission time: the second in which the limits counted them."""
         dims: tuple[tuple[str, str], ...] = (("TableName", table.name),)
         if index:
             dims = (("GlobalSecondaryIndexName", index), ("TableName", table.name))
         self.metrics.record_many(
-            NAMESPACE, dims, {name: (value, "Count") for name, value in values.items()}
+            NAMESPACE, dims, {name: (value, "Count") for name, value in values.items()}, ts
         )
 
-    def _record_provisioned(self, table: Table) -> None:
+    def _record_provisioned(self, table: Table, ts: float | None = None) -> None:
         if table.on_demand:
             return
         self._record(
             table,
             {_PROVISIONED_READ: table.capacity.rcu, _PROVISIONED_WRITE: table.capacity.wcu},
+            ts=ts,
         )
 
     def _projected_size(self, table: Table, index: Index, item: dict[str, Any]) -> int:
@@ -361,8 +369,10 @@ class DynamoFront:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
         source = request.get("Item") if operation == "PutItem" else request.get("Key")
         key_value = source.get(table.hash_key) if isinstance(source, dict) else None
+        admitted_at = time.time()
+        reserved = 0.0
         if self.limits_enabled:
-            refusal = self._admit_write(table, operation, request, key_value)
+            refusal, reserved = self._admit_write(table, operation, request, key_value)
             if refusal is not None:
                 self._record(table, {_WRITE_THROTTLES: 1, _THROTTLED_REQUESTS: 1})
                 return refusal
@@ -375,7 +385,8 @@ class DynamoFront:
         payload = json.loads(response.body) if response.body else {}
         if response.status != 200:
             if "ConditionalCheckFailed" in str(payload.get("__type", "")):
-                self._debit_write(table, key_value, 1.0, {})  # a failed condition still costs
+                # A failed condition still costs a write.
+                self._debit_write(table, key_value, 1.0, {}, reserved, admitted_at)
             return response
         table_units = _units_of(payload.pop("ConsumedCapacity", None))
         attributes = payload.get("Attributes")
@@ -391,7 +402,7 @@ class DynamoFront:
         index_units = self._index_writes(table, old, new)
         if asked_values == "NONE":
             payload.pop("Attributes", None)
-        self._debit_write(table, key_value, table_units, index_units)
+        self._debit_write(table, key_value, table_units, index_units, reserved, admitted_at)
         consumed = self._consumed_reply(table, asked_capacity, table_units, index_units)
         if consumed:
             payload["ConsumedCapacity"] = consumed
@@ -399,7 +410,8 @@ class DynamoFront:
 
     def _admit_write(
         self, table: Table, operation: str, request: dict[str, Any], key_value: Any
-    ) -> Response | None:
+    ) -> tuple[Response | None, float]:
+        """(refusal or None, units reserved in the partition's current second)."""
         item = request.get("Item") if operation == "PutItem" else None
         touched = [
             index for index in table.indexes.values() if item is None or self._in_index(index, item)
@@ -409,23 +421,29 @@ class DynamoFront:
                 return self._error(
                     THROTTLED,
                     ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE,
-                )
+                ), 0.0
             for index in touched:
                 if not index.capacity.can("write"):
                     self._record(table, {_WRITE_THROTTLES: 1}, index.name)
                     return self._error(
                         THROTTLED,
                         ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else GSI_THROTTLE_MESSAGE,
-                    )
-            if key_value is not None:
-                window = table.partition(key_value)
-                window._roll()
-                if window.used[1] >= L.DYNAMODB_PARTITION_MAX_WCU:
-                    return self._error(THROTTLED, PARTITION_THROTTLE_MESSAGE)
-        return None
+                    ), 0.0
+            if key_value is None:
+                return None, 0.0
+            estimate = float(capacity.write_units(capacity.item_size(item)) if item else 1)
+            if not table.partition(key_value).try_take(0, estimate):
+                return self._error(THROTTLED, PARTITION_THROTTLE_MESSAGE), 0.0
+            return None, estimate
 
     def _debit_write(
-        self, table: Table, key_value: Any, units: float, index_units: dict[str, float]
+        self,
+        table: Table,
+        key_value: Any,
+        units: float,
+        index_units: dict[str, float],
+        reserved: float,
+        admitted_at: float,
     ) -> None:
         with self._lock:
             table.capacity.spend("write", units)
@@ -433,11 +451,11 @@ class DynamoFront:
                 if name in table.indexes:
                     table.indexes[name].capacity.spend("write", spent)
             if key_value is not None:
-                table.partition(key_value).take(0, units)
-        self._record(table, {_CONSUMED_WRITE: units})
+                table.partition(key_value).take(0, units - reserved)
+        self._record(table, {_CONSUMED_WRITE: units}, ts=admitted_at)
         for name, spent in index_units.items():
-            self._record(table, {_CONSUMED_WRITE: spent}, name)
-        self._record_provisioned(table)
+            self._record(table, {_CONSUMED_WRITE: spent}, name, ts=admitted_at)
+        self._record_provisioned(table, ts=admitted_at)
 
     # ------------------------------------------------------------------ single-table reads
 
@@ -450,14 +468,15 @@ class DynamoFront:
         key_value = None
         if operation == "GetItem" and isinstance(request.get("Key"), dict):
             key_value = request["Key"].get(table.hash_key)
+        admitted_at = time.time()
+        reserved = 0.0
         if self.limits_enabled:
             with self._lock:
                 admitted = limiter.can("read")
                 message = ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE
                 if admitted and key_value is not None:
-                    window = table.partition(key_value)
-                    window._roll()
-                    if window.used[0] >= L.DYNAMODB_PARTITION_MAX_RCU:
+                    reserved = 1.0 if request.get("ConsistentRead") else 0.5
+                    if not table.partition(key_value).try_take(reserved, 0):
                         admitted, message = False, PARTITION_THROTTLE_MESSAGE
             if not admitted:
                 self._record(
@@ -477,9 +496,9 @@ class DynamoFront:
         with self._lock:
             limiter.spend("read", units)
             if key_value is not None:
-                table.partition(key_value).take(units, 0)
-        self._record(table, {_CONSUMED_READ: units}, index.name if index else None)
-        self._record_provisioned(table)
+                table.partition(key_value).take(units - reserved, 0)
+        self._record(table, {_CONSUMED_READ: units}, index.name if index else None, admitted_at)
+        self._record_provisioned(table, admitted_at)
         if asked_capacity in ("TOTAL", "INDEXES"):
             consumed: dict[str, Any] = {"TableName": table.name, "CapacityUnits": units}
             if asked_capacity == "INDEXES":
@@ -522,6 +541,7 @@ class DynamoFront:
         estimates: dict[str, float] = {}
         index_spent: dict[str, dict[str, float]] = {}
         throttled: dict[str, int] = {}
+        admitted_at = time.time()
         with self._lock:
             for name, requests in items.items():
                 table = tables[name]
@@ -532,7 +552,7 @@ class DynamoFront:
                     units = float(capacity.write_units(capacity.item_size(put))) if put else 1.0
                     index_units = self._index_writes(table, None, put) if put else {}
                     if self.limits_enabled and not self._batch_item_fits(
-                        table, key_value, index_units
+                        table, key_value, units, index_units
                     ):
                         unprocessed.setdefault(name, []).append(entry)
                         throttled[name] = throttled.get(name, 0) + 1
@@ -547,7 +567,7 @@ class DynamoFront:
                         table.partition(key_value).take(0, units)
                     estimates[name] = estimates.get(name, 0.0) + units
         for name, n in throttled.items():
-            self._record(tables[name], {_WRITE_THROTTLES: n})
+            self._record(tables[name], {_WRITE_THROTTLES: n}, ts=admitted_at)
         if not admitted:
             for name in items:
                 self._record(tables[name], {_THROTTLED_REQUESTS: 1})
@@ -567,10 +587,10 @@ class DynamoFront:
             units = actual.get(name, estimates.get(name, 0.0))
             with self._lock:
                 table.capacity.spend("write", units - estimates.get(name, 0.0))
-            self._record(table, {_CONSUMED_WRITE: units})
+            self._record(table, {_CONSUMED_WRITE: units}, ts=admitted_at)
             for index_name, spent in index_spent.get(name, {}).items():
-                self._record(table, {_CONSUMED_WRITE: spent}, index_name)
-            self._record_provisioned(table)
+                self._record(table, {_CONSUMED_WRITE: spent}, index_name, admitted_at)
+            self._record_provisioned(table, admitted_at)
             consumed = self._consumed_reply(
                 table, request.get("ReturnConsumedCapacity"), units, index_spent.get(name, {})
             )
@@ -580,18 +600,15 @@ class DynamoFront:
             payload["ConsumedCapacity"] = consumed_list
         return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
 
-    def _batch_item_fits(self, table: Table, key_value: Any, index_units: dict[str, float]) -> bool:
+    def _batch_item_fits(
+        self, table: Table, key_value: Any, units: float, index_units: dict[str, float]
+    ) -> bool:
         """Caller holds the lock."""
         if not table.capacity.can("write"):
             return False
         if any(not table.indexes[name].capacity.can("write") for name in index_units):
             return False
-        if key_value is not None:
-            window = table.partition(key_value)
-            window._roll()
-            if window.used[1] >= L.DYNAMODB_PARTITION_MAX_WCU:
-                return False
-        return True
+        return key_value is None or table.partition(key_value).fits(0, units)
 
     def _batch_get(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
         items = request["RequestItems"]
@@ -604,6 +621,7 @@ class DynamoFront:
         unprocessed: dict[str, dict[str, Any]] = {}
         estimates: dict[str, float] = {}
         throttled: dict[str, int] = {}
+        admitted_at = time.time()
         with self._lock:
             for name, spec in items.items():
                 table = tables[name]
@@ -614,9 +632,7 @@ class DynamoFront:
                     if self.limits_enabled:
                         fits = table.capacity.can("read")
                         if fits and key_value is not None:
-                            window = table.partition(key_value)
-                            window._roll()
-                            fits = window.used[0] < L.DYNAMODB_PARTITION_MAX_RCU
+                            fits = table.partition(key_value).fits(per_key, 0)
                     target = admitted if fits else unprocessed
                     target.setdefault(name, dict(spec, Keys=[]))["Keys"].append(key)
                     if not fits:
@@ -627,7 +643,7 @@ class DynamoFront:
                         table.partition(key_value).take(per_key, 0)
                     estimates[name] = estimates.get(name, 0.0) + per_key
         for name, n in throttled.items():
-            self._record(tables[name], {_READ_THROTTLES: n})
+            self._record(tables[name], {_READ_THROTTLES: n}, ts=admitted_at)
         if not admitted:
             for name in items:
                 self._record(tables[name], {_THROTTLED_REQUESTS: 1})
@@ -649,8 +665,8 @@ class DynamoFront:
             units = max(actual.get(name, 0.0), per_key * len(admitted[name]["Keys"]))
             with self._lock:
                 table.capacity.spend("read", units - estimates.get(name, 0.0))
-            self._record(table, {_CONSUMED_READ: units})
-            self._record_provisioned(table)
+            self._record(table, {_CONSUMED_READ: units}, ts=admitted_at)
+            self._record_provisioned(table, admitted_at)
             if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
                 consumed_list.append(
                     self._consumed_reply(table, request["ReturnConsumedCapacity"], units, {})

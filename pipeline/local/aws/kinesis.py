@@ -328,6 +328,7 @@ class KinesisFront:
         results: list[dict[str, Any] | None] = [None] * len(records)
         accepted: list[int] = []
         with stream.lock:
+            admitted_at = time.time()  # metrics land in the second the windows counted
             for index, (record, shard) in enumerate(zip(records, shards, strict=True)):
                 assert shard is not None
                 if self._admit(stream, shard, record["PartitionKey"], sizes[index]):
@@ -340,7 +341,7 @@ class KinesisFront:
         if len(accepted) == len(records):
             response = self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
             if response.status == 200:
-                self._record_puts(name, len(records), len(records), sum(sizes), response)
+                self._record_puts(name, len(records), len(records), sum(sizes), admitted_at)
             return response
         if accepted:
             forward = dict(request, Records=[records[i] for i in accepted])
@@ -357,10 +358,10 @@ class KinesisFront:
         )
         payload = {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
         response = json_response(payload, KINESIS_CONTENT_TYPE)
-        self._record_puts(name, len(records), len(records) - failed, ok_bytes, response)
+        self._record_puts(name, len(records), len(records) - failed, ok_bytes, admitted_at)
         return response
 
-    def _record_puts(self, name: str, total: int, ok: int, ok_bytes: int, reply: Response) -> None:
+    def _record_puts(self, name: str, total: int, ok: int, ok_bytes: int, ts: float) -> None:
         throttled = total - ok
         self.metrics.record_many(
             NAMESPACE,
@@ -373,6 +374,7 @@ class KinesisFront:
                 _THROTTLED: (throttled, "Count"),
                 _WRITE_EXCEEDED: (throttled, "Count"),
             },
+            ts,
         )
 
     def _op_PutRecord(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
@@ -384,8 +386,10 @@ class KinesisFront:
             base64_length(request["Data"]), request["PartitionKey"]
         )
         shard = stream.shard_for(self._hash(request))
+        admitted_at = time.time()
         if shard is not None:
             with stream.lock:
+                admitted_at = time.time()
                 admitted = self._admit(stream, shard, request["PartitionKey"], billed)
             if not admitted:
                 self.metrics.record_many(
@@ -401,6 +405,7 @@ class KinesisFront:
                 NAMESPACE,
                 (("StreamName", name),),
                 {_INCOMING_RECORDS: (1, "Count"), _INCOMING_BYTES: (exact, "Bytes")},
+                admitted_at,
             )
         return response
 

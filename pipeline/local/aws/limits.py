@@ -46,6 +46,14 @@ class SecondWindow:
             self.used[i] += amount
         return True
 
+    def fits(self, *amounts: float) -> bool:
+        """Would these amounts fit this second? (takes nothing)"""
+        self._roll()
+        return all(
+            used + amount <= limit
+            for used, amount, limit in zip(self.used, amounts, self.limits, strict=True)
+        )
+
     def take(self, *amounts: float) -> None:
         """Count amounts unconditionally (e.g. after the fact)."""
         self._roll()
