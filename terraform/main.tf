@@ -1,5 +1,5 @@
 # Redline, one environment: stream -> ingest Lambda -> table <- read API, the metrics
-# forwarder, and (from the monitors' module) the New Relic objects. Applied per environment
+# forwarder, and the New Relic dashboards, alerts and service levels (modules/newrelic). Applied per environment
 # with `-var-file=environments/<env>.tfvars.json`, the file the local stack also reads.
 
 data "aws_caller_identity" "current" {}
@@ -113,4 +113,13 @@ module "forwarder" {
     DLQ_URL              = module.ingest.dead_letter_queue_url
     NEW_RELIC_REGION     = var.monitoring.new_relic_region
   }
+}
+
+# Dashboards, alert conditions and service levels over what the forwarder sends.
+module "newrelic" {
+  source = "./modules/newrelic"
+  count  = var.monitoring.new_relic_enabled ? 1 : 0
+
+  environment = var.environment
+  account_id  = var.monitoring.new_relic_account_id
 }

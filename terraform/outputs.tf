@@ -83,3 +83,13 @@ output "forwarder_function_name" {
   description = "Name of the forwarder function (also in function_names; null without New Relic)."
   value       = one(module.forwarder[*].function_name)
 }
+
+output "new_relic_dashboard_url" {
+  description = "The environment's New Relic dashboard (null without New Relic)."
+  value       = one(module.newrelic[*].dashboard_url)
+}
+
+output "new_relic_alert_policy_id" {
+  description = "The environment's New Relic alert policy (null without New Relic)."
+  value       = one(module.newrelic[*].alert_policy_id)
+}

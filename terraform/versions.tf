@@ -7,6 +7,10 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 5.80, < 7.0"
     }
+    newrelic = {
+      source  = "newrelic/newrelic"
+      version = "~> 3.50"
+    }
   }
 
   # Partial configuration: `terraform init -backend-config=environments/<env>.s3.tfbackend
