@@ -351,7 +351,8 @@ def _component_metrics(prefix: str, what: str) -> dict[str, DerivedMetric]:
 
 
 # ingest: records the consumer handled (stored + dead-lettered + reported failed);
-# api: requests API Gateway answered (5xx are errors, 4xx neither errors nor successes);
+# api: requests API Gateway answered, less the handler's own 4xx (the client's mistakes);
+# 5xx and API Gateway's throttles (its 4xx beyond the handler's) are errors;
 # end_to_end: records offered to the stream (accepted + write-throttled); throttled or
 # dead-lettered records are errors.
 COMPONENT_METRICS: Final = {

@@ -127,14 +127,15 @@ def derived_points(lookup: _Lookup) -> list[Point]:
         m.COMPONENT_INGEST, stored + dead_lettered + failed, dead_lettered + failed, stored
     )
 
+    # API Gateway's 4xx hold both the handler's own (a bad id, a bad parameter: the client's
+    # mistake, judged neither way) and API Gateway's 429 throttles (a failure the client saw).
     requests = lookup.sum(gateway["Count"])
-    client_errors, server_errors = lookup.sum(gateway["4xx"]), lookup.sum(gateway["5xx"])
-    points += _component_points(
-        m.COMPONENT_API,
-        requests,
-        server_errors,
-        max(0.0, requests - client_errors - server_errors),
-    )
+    all_4xx, server_errors = lookup.sum(gateway["4xx"]), lookup.sum(gateway["5xx"])
+    handler_4xx = min(all_4xx, lookup.sum(m.API_CLIENT_ERRORS))
+    throttled = all_4xx - handler_4xx
+    judged = max(0.0, requests - handler_4xx)
+    errors = min(judged, server_errors + throttled)
+    points += _component_points(m.COMPONENT_API, judged, errors, judged - errors)
 
     throttled = lookup.sum(kinesis["WriteProvisionedThroughputExceeded"])
     offered = lookup.sum(kinesis["IncomingRecords"]) + throttled

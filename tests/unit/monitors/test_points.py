@@ -66,6 +66,7 @@ def test_rates_per_component(settings_for):
             ("Redline", "RecordsFailed", "Sum", None): 2,
             ("AWS/ApiGateway", "Count", "Sum", None): 200,
             ("AWS/ApiGateway", "4xx", "Sum", None): 10,
+            ("Redline", "ApiClientErrors", "Sum", None): 6,  # 404s; the other 4 are 429s
             ("AWS/ApiGateway", "5xx", "Sum", None): 4,
             ("AWS/Kinesis", "IncomingRecords", "Sum", None): 90,
             ("AWS/Kinesis", "WriteProvisionedThroughputExceeded", "Sum", None): 10,
@@ -75,8 +76,10 @@ def test_rates_per_component(settings_for):
     assert _value(block, ingest["attempts"].newrelic_name) == 100
     assert _value(block, ingest["error_rate"].newrelic_name) == 5.0
     assert _value(block, ingest["success_rate"].newrelic_name) == 95.0
-    assert _value(block, api["error_rate"].newrelic_name) == 2.0
-    assert _value(block, api["success_rate"].newrelic_name) == 93.0  # 4xx are neither
+    # judged: 200 - 6 handler 4xx; errors: 4 throttled + 4 5xx; successes: 186
+    assert _value(block, api["attempts"].newrelic_name) == 194
+    assert _value(block, api["error_rate"].newrelic_name) == round(100 * 8 / 194, 4)
+    assert _value(block, api["success_rate"].newrelic_name) == round(100 * 186 / 194, 4)
     # offered 100 = 90 accepted + 10 throttled; errors = 10 throttled + 3 dead-lettered
     assert _value(block, e2e["attempts"].newrelic_name) == 100
     assert _value(block, e2e["error_rate"].newrelic_name) == 13.0
