@@ -6,7 +6,9 @@ With the gateway's limits lifted (so only the runtime is measured), a paced prod
   runtime keeps up when the ratio is below 1.00;
 - end-to-end latency p50/p95/p99 (stored_at - produced_at of every stored item);
 - the records/s the runtime sustains: a backlog put as fast as possible, and the rate at which
-  the mapping drains it.
+  the mapping drains it, with the deployed handler and with a no-op one (the runtime's ceiling);
+- the HTTP API's requests/s and latency for keep-alive clients reading stored events (route
+  throttling lifted; the API function keeps the environment file's reserved concurrency).
 Everything runs on this machine at once (producer, gateway, engines, runtime): the figures are
 what one machine can do, not AWS.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import math
 import tempfile
@@ -23,6 +26,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -51,6 +55,7 @@ def bench_environment(directory: Path, shards: int, window_s: int) -> Path:
     data["ingest"].update(
         maximum_batching_window_seconds=window_s, batch_size=500, reserved_concurrency=-1
     )
+    data["api"].update(throttling_rate_limit=10000, throttling_burst_limit=5000)
     data["queues"].update(
         dead_letter_name="redline-dlq-bench", on_failure_name="redline-ingest-failures-bench"
     )
@@ -110,16 +115,18 @@ def produce_paced(kinesis, stream: str, rate: int, seconds: int, produced: list[
         produced[0] += put(kinesis, stream, [make_event() for _ in range(slice_size)])
 
 
-def scan_latencies(dynamodb, table: str) -> list[float]:
-    latencies, kwargs = [], {"TableName": table}
+def scan_latencies(dynamodb, table: str) -> tuple[list[float], list[str]]:
+    """stored_at - produced_at of every item (ms), and the event ids."""
+    latencies, event_ids, kwargs = [], [], {"TableName": table}
     while True:
         page = dynamodb.scan(**kwargs)
         for item in page["Items"]:
+            event_ids.append(item["event_id"]["S"])
             latencies.append(
                 (float(item["stored_at"]["N"]) - float(item["produced_at"]["N"])) * 1000
             )
         if "LastEvaluatedKey" not in page:
-            return latencies
+            return latencies, event_ids
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -155,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="kind=module.function, e.g. to bench a test handler",
     )
+    parser.add_argument("--api-clients", type=int, default=8)
+    parser.add_argument("--api-seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
     handlers = dict(h.split("=", 1) for h in args.handler)
     with running_stack(args, handlers) as stack:
@@ -163,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = drain(stack, clients(stack)[0], args.backlog * 2)
     rate = args.rate_per_shard * args.shards
     limit_ms = (args.window + 1) * 1000
-    max_age, ages, latencies, offered_rate, drain_rate = deployed
+    max_age, ages, latencies, offered_rate, drain_rate, reads = deployed
     print(
         f"load: {rate} records/s offered over {args.shards} shard(s) for {args.seconds} s "
         f"(achieved {offered_rate:.0f}/s); batching window {args.window} s; deployed handler"
@@ -182,6 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sustained with the deployed handler (backlog of {args.backlog}): {drain_rate:.0f} "
         f"records/s ({drain_rate / rate:.2f}x the steady load)"
+    )
+    read_rate, read_latencies, read_errors, statuses = reads
+    print(
+        f"HTTP API, {args.api_clients} keep-alive clients, GET /events/<id> (deployed handler): "
+        f"{read_rate:.0f} requests/s, p50 {percentile(read_latencies, 50):.1f} ms, "
+        f"p99 {percentile(read_latencies, 99):.1f} ms, statuses {dict(sorted(statuses.items()))}"
+        f"{'' if not read_errors else ' (5xx: the API function at its reserved concurrency)'}"
     )
     print(
         f"runtime ceiling (no-op handler, backlog of {args.backlog * 2}): {ceiling:.0f} "
@@ -239,6 +255,41 @@ def drain(stack, kinesis, count: int) -> float:
     return count / (done_at - started)
 
 
+def api_reads(stack, event_ids: list[str], clients_count: int, seconds: float):
+    """Keep-alive clients reading stored events through the HTTP API: (req/s, latencies, 5xx)."""
+    address = urlsplit(stack.api_url)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def reader(offset: int) -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        mine, codes = [], {}
+        end = time.monotonic() + seconds
+        index = offset
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            connection.request("GET", f"/events/{event_ids[index % len(event_ids)]}")
+            response = connection.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            codes[response.status] = codes.get(response.status, 0) + 1
+            index += clients_count
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            for code, count in codes.items():
+                statuses[code] = statuses.get(code, 0) + count
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(clients_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    server_errors = sum(count for code, count in statuses.items() if code >= 500)
+    return len(latencies) / seconds, latencies, server_errors, statuses
+
+
 def steady_and_drain(args, stack):
     kinesis, dynamodb = clients(stack)
     rate = args.rate_per_shard * args.shards
@@ -258,9 +309,11 @@ def steady_and_drain(args, stack):
     offered_rate = produced[0] / (time.monotonic() - started)
     wait_processed(stack.lambda_endpoint_url, produced[0], 300)
     steady = [age for at, age in ages if at > 5] or [age for _, age in ages]
-    latencies = scan_latencies(dynamodb, TABLE)
+    latencies, event_ids = scan_latencies(dynamodb, TABLE)
     drain_rate = drain(stack, kinesis, args.backlog)
-    return max(steady), ages, latencies, offered_rate, drain_rate
+    api_reads(stack, event_ids, args.api_clients, 5.0)  # warm-up: cold starts of each client's
+    reads = api_reads(stack, event_ids, args.api_clients, args.api_seconds)
+    return max(steady), ages, latencies, offered_rate, drain_rate, reads
 
 
 if __name__ == "__main__":
