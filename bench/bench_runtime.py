@@ -311,7 +311,7 @@ def steady_and_drain(args, stack):
     steady = [age for at, age in ages if at > 5] or [age for _, age in ages]
     latencies, event_ids = scan_latencies(dynamodb, TABLE)
     drain_rate = drain(stack, kinesis, args.backlog)
-    api_reads(stack, event_ids, args.api_clients, 5.0)  # warm-up: cold starts of each client's
+    api_reads(stack, event_ids, args.api_clients, 5.0)  # warm-up: environments start cold
     reads = api_reads(stack, event_ids, args.api_clients, args.api_seconds)
     return max(steady), ages, latencies, offered_rate, drain_rate, reads
 
