@@ -298,6 +298,7 @@ class KinesisFront:
         explicit = record.get("ExplicitHashKey")
         return explicit is None or (
             isinstance(explicit, str)
+            and explicit.isascii()
             and explicit.isdigit()
             and int(explicit) < L.KINESIS_HASH_KEY_SPACE
         )
