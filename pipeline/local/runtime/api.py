@@ -29,13 +29,15 @@ from pipeline.local.runtime.throttle import TokenBucket
 API_NAMESPACE = metric_names.API_GATEWAY[0].namespace
 STAGE = "$default"
 
-# The read API's routes (Terraform declares the same on the HTTP API).
+# The read API's routes, in Terraform's order (terraform/modules/api/main.tf); tests check that
+# they are the routes the API handler serves (pipeline.api.responses.ROUTES) and Terraform's.
 ROUTE_KEYS = ("GET /events/{event_id}", "GET /events", "GET /health")
 
 NOT_FOUND = {"message": "Not Found"}
 TOO_MANY_REQUESTS = {"message": "Too Many Requests"}
 INTERNAL_SERVER_ERROR = {"message": "Internal Server Error"}
 SERVICE_UNAVAILABLE = {"message": "Service Unavailable"}
+HOP_BY_HOP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding"})
 TEXT_TYPES = (
     "text/",
     "application/json",
@@ -173,7 +175,8 @@ def map_response(payload_text: str | None) -> tuple[int, list[tuple[str, str]], 
         raise ValueError(f"statusCode {status!r} is not an HTTP status")
     headers: list[tuple[str, str]] = []
     for name, header_value in (value.get("headers") or {}).items():
-        headers.append((str(name), str(header_value)))
+        if str(name).lower() not in HOP_BY_HOP_HEADERS:  # the server sets these itself
+            headers.append((str(name), str(header_value)))
     for cookie in value.get("cookies") or []:
         headers.append(("Set-Cookie", str(cookie)))
     raw_body = value.get("body")
