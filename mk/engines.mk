@@ -26,4 +26,5 @@ gateway: $(STAMP) engines ## Run the local AWS gateway in the foreground (REDLIN
 
 test integration: engines
 
+BENCHES += bench_gateway
 

@@ -131,7 +131,9 @@ def parse_time(parameter: str, value: str | None) -> Decimal | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        if re.search(r"\d \d\d:?\d\d$", text):
+        if re.fullmatch(r"\d{13,16}", text):
+            expected += " (this looks like epoch milliseconds or microseconds: send seconds)"
+        elif re.search(r"\d \d\d:?\d\d$", text):
             expected += " (a '+' in a URL reads as a space: send a UTC offset as %2B)"
         raise InvalidParameterError(parameter, expected, value) from None
     if moment.tzinfo is None:

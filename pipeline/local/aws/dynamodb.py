@@ -236,6 +236,12 @@ class DynamoFront:
             with self._lock:
                 self._tables.pop(name, None)
 
+    def _refresh(self, name: Any) -> None:
+        with self._lock:
+            table = self._tables.get(name) if isinstance(name, str) else None
+            if table is not None:
+                table.loaded_at = 0.0
+
     # ------------------------------------------------------------------ helpers
 
     def _error(self, code: str, message: str, status: int = 400) -> Response:
@@ -349,11 +355,13 @@ class DynamoFront:
         if operation == "BatchGetItem" and isinstance(request.get("RequestItems"), dict):
             return self._batch_get(body, request, auth)
         response = self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
-        if operation in ("CreateTable", "UpdateTable", "DeleteTable") and response.status == 200:
+        if operation in ("CreateTable", "DeleteTable") and response.status == 200:
             self._forget(request.get("TableName"))
+        elif operation == "UpdateTable" and response.status == 200:
+            self._refresh(request.get("TableName"))  # new capacity, same bucket balances
         return response
 
-    def _known_table(self, name: str, body: bytes, operation: str, auth: str) -> Table | None:
+    def _known_table(self, name: str) -> Table | None:
         try:
             return self._table(name)
         except AwsError as exc:
@@ -364,7 +372,7 @@ class DynamoFront:
     # ------------------------------------------------------------------ single-item writes
 
     def _write(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        table = self._known_table(request["TableName"], body, operation, auth)
+        table = self._known_table(request["TableName"])
         if table is None:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
         source = request.get("Item") if operation == "PutItem" else request.get("Key")
@@ -460,7 +468,7 @@ class DynamoFront:
     # ------------------------------------------------------------------ single-table reads
 
     def _read(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        table = self._known_table(request["TableName"], body, operation, auth)
+        table = self._known_table(request["TableName"])
         if table is None:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
         index = table.indexes.get(request.get("IndexName") or "")

@@ -55,8 +55,6 @@ def test_up_put_a_record_read_it_through_the_api_then_down_leaves_no_process(tmp
         "up",
         "--env",
         str(env_file),
-        "--handler",
-        "api=tests.integration.runtime.fault_handlers.api_handler",  # until pipeline.api lands
         state_dir=state,
         env=ports,
     )

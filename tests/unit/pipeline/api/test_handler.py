@@ -238,6 +238,12 @@ def test_a_plus_sign_turned_into_a_space_gets_a_hint(api, lambda_context):
     assert_invalid(status, body, "since", "send a UTC offset as %2B")
 
 
+def test_epoch_milliseconds_get_a_hint(api, lambda_context):
+    status, body, _ = list_events(api, lambda_context, type="click", until="1764392400000")
+
+    assert_invalid(status, body, "until", "looks like epoch milliseconds", "send seconds")
+
+
 def test_until_before_since_is_refused(api, lambda_context):
     status, body, _ = list_events(
         api, lambda_context, type="click", since="2025-11-29T06:00:00Z", until="1764392400"
