@@ -259,30 +259,32 @@ class KinesisFront:
 
     # ------------------------------------------------------------------ writes
 
-    def _admit(self, stream: Stream, shard: Shard, partition_key: str, nbytes: int) -> bool:
-        """Caller holds stream.lock."""
+    def _admit(
+        self, stream: Stream, shard: Shard, partition_key: str, nbytes: int, at: float
+    ) -> bool:
+        """Caller holds stream.lock; `at` is the instant the whole call is judged at."""
         if not self.limits_enabled:
             return True
         if stream.mode == "ON_DEMAND":
             assert stream.records_peak and stream.bytes_peak
-            now = int(time.time())
-            if now != stream.key_second:
-                stream.key_second, stream.key_windows = now, {}
+            second = int(at)
+            if second > stream.key_second:
+                stream.key_second, stream.key_windows = second, {}
             key_window = stream.key_windows.get(partition_key)
             if key_window is None:
                 key_window = stream.key_windows[partition_key] = SecondWindow(
                     (L.KINESIS_SHARD_WRITE_RECORDS_PER_S, L.KINESIS_SHARD_WRITE_BYTES_PER_S)
                 )
-            if stream.records_peak.current + 1 > stream.records_peak.allowed():
+            if stream.records_peak.current + 1 > stream.records_peak.allowed(at):
                 return False
-            if stream.bytes_peak.current + nbytes > stream.bytes_peak.allowed():
+            if stream.bytes_peak.current + nbytes > stream.bytes_peak.allowed(at):
                 return False
-            if not key_window.try_take(1, nbytes):
+            if not key_window.try_take(1, nbytes, at=at):
                 return False
-            stream.records_peak.take(1)
-            stream.bytes_peak.take(nbytes)
+            stream.records_peak.take(1, at)
+            stream.bytes_peak.take(nbytes, at)
             return True
-        return shard.writes.try_take(1, nbytes)
+        return shard.writes.try_take(1, nbytes, at=at)
 
     @staticmethod
     def _valid_record(record: Any) -> bool:
@@ -343,7 +345,7 @@ class KinesisFront:
             admitted_at = time.time()  # metrics land in the second the windows counted
             for index, (record, shard) in enumerate(zip(records, shards, strict=True)):
                 assert shard is not None
-                if self._admit(stream, shard, record["PartitionKey"], sizes[index]):
+                if self._admit(stream, shard, record["PartitionKey"], sizes[index], admitted_at):
                     accepted.append(index)
                 else:
                     results[index] = {
@@ -402,7 +404,7 @@ class KinesisFront:
         if shard is not None:
             with stream.lock:
                 admitted_at = time.time()
-                admitted = self._admit(stream, shard, request["PartitionKey"], billed)
+                admitted = self._admit(stream, shard, request["PartitionKey"], billed, admitted_at)
             if not admitted:
                 self.metrics.record_many(
                     NAMESPACE, (("StreamName", name),), {_WRITE_EXCEEDED: (1, "Count")}
