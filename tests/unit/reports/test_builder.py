@@ -8,6 +8,7 @@ import pytest
 from pipeline.config import parse_environment
 from reports import runfolder as rf
 from reports.cli import main
+from tests.unit.reports import runs
 
 REPORT_FILES = (
     rf.REPORT_HTML,
@@ -186,3 +187,73 @@ def test_prices_override_changes_the_costs(capacity_run, tmp_path):
     shards = _sizing(after, "1x")["shards"]
     assert k_after - k_before == pytest.approx(shards * 730 * 0.015, abs=0.02)
     assert "prices checked 2027-01-01" in (capacity_run / rf.REPORT_MD).read_text()
+
+
+def test_a_read_only_run_sizes_the_api_and_leaves_the_write_side_alone(tmp_path):
+    pipeline = runs.Pipeline(read_rate=100.0, api_rate_limit=80.0)
+    run = runs.write_run(
+        tmp_path / "reads", pipeline, [("steady", 0.0, 20)], "read", capacity_search=False
+    )
+    assert _build(run) == 0
+    summary = json.loads((run / rf.SUMMARY_JSON).read_text())
+    assert summary["bottleneck"]["resource"] == "API rate limit"
+    assert "offered 100 requests/s then" in summary["bottleneck"]["evidence"]
+    assert summary["knee_rps"] is None
+    two = _sizing(summary, "2x")
+    assert two["reads_per_s"] == pytest.approx(160)
+    assert two["records_per_s"] == 0
+    markdown = (run / rf.REPORT_MD).read_text()
+    assert "**No rate was sustained: the knee is below 100 requests/s;" in markdown
+    diff = (run / rf.RECOMMENDED_DIFF).read_text()
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert '+    "throttling_rate_limit": 229.0,' in changed
+    assert not [line for line in changed if "shard_count" in line or "write_capacity" in line]
+
+
+def test_a_hot_key_caps_growth_whatever_the_shards(tmp_path):
+    run = runs.capacity_run(tmp_path / "hot", options={"key_strategy": "hot", "hot_key_share": 0.5})
+    assert _build(run) == 0
+    summary = json.loads((run / rf.SUMMARY_JSON).read_text())
+    assert _sizing(summary, "2x")["warnings"] == []  # 1,992/s: the hot key carries 996/s
+    five = _sizing(summary, "5x")
+    assert five["warnings"][0].startswith(
+        "hot key: one key carries 50% of the records, so its shard caps the stream at"
+        " 2,000 records/s whatever the shard count"
+    )
+    assert "hot key: one key carries 50%" in (run / rf.REPORT_MD).read_text()
+
+
+def test_without_a_throttle_the_load_tests_bottleneck_is_kept(tmp_path):
+    run = runs.write_run(
+        tmp_path / "calm",
+        runs.Pipeline(table_wcu=4000),
+        [("step-1", 100.0, 10), ("step-2", 200.0, 10)],
+        "step",
+        capacity_search=False,
+    )
+    summary_path = run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["bottleneck"] = {
+        "resource": "ingest consumer throughput",
+        "metric": "e2e.probe produced->readable p95",
+        "evidence": "at 200 records/s nothing throttled but the consumer fell behind",
+    }
+    summary_path.write_text(json.dumps(summary))
+    assert _build(run) == 0
+    merged = json.loads(summary_path.read_text())
+    assert merged["bottleneck"]["resource"] == "ingest consumer throughput"
+    assert "loadtest_bottleneck" not in merged
+    markdown = (run / rf.REPORT_MD).read_text()
+    assert "nothing throttled, the limit was the ingest consumer throughput." in markdown
+    assert "the consumer fell behind" in markdown
+
+
+def test_a_different_load_test_bottleneck_is_kept_beside_the_reports(capacity_run):
+    summary_path = capacity_run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["bottleneck"] = {"resource": "load generator", "evidence": "add WORKERS"}
+    summary_path.write_text(json.dumps(summary))
+    assert _build(capacity_run) == 0
+    merged = json.loads(summary_path.read_text())
+    assert merged["bottleneck"]["resource"] == "Kinesis shard writes"
+    assert merged["loadtest_bottleneck"]["resource"] == "load generator"
