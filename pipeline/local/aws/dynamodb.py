@@ -73,18 +73,18 @@ class Capacity:
     rcu: float
     wcu: float
 
-    def can(self, kind: str) -> bool:
+    def can(self, kind: str, at: float) -> bool:
         limiter = self.read if kind == "read" else self.write
         if isinstance(limiter, TokenBucket):
             return limiter.has_capacity()
-        return limiter.current < limiter.allowed()
+        return limiter.current < limiter.allowed(at)
 
-    def spend(self, kind: str, units: float) -> None:
+    def spend(self, kind: str, units: float, at: float | None = None) -> None:
         limiter = self.read if kind == "read" else self.write
         if isinstance(limiter, TokenBucket):
             limiter.debit(units)
         else:
-            limiter.take(units)
+            limiter.take(units, at)
 
 
 @dataclass
@@ -109,9 +109,9 @@ class Table:
     partition_second: int = 0
     partitions: dict[str, SecondWindow] = field(default_factory=dict)
 
-    def partition(self, key_value: Any) -> SecondWindow:
-        now = int(time.time())
-        if now != self.partition_second:
+    def partition(self, key_value: Any, at: float | None = None) -> SecondWindow:
+        now = int(time.time() if at is None else at)
+        if now > self.partition_second:
             self.partition_second, self.partitions = now, {}
         token = json.dumps(key_value, sort_keys=True)
         window = self.partitions.get(token)
@@ -236,6 +236,12 @@ class DynamoFront:
             with self._lock:
                 self._tables.pop(name, None)
 
+    def _refresh(self, name: Any) -> None:
+        with self._lock:
+            table = self._tables.get(name) if isinstance(name, str) else None
+            if table is not None:
+                table.loaded_at = 0.0
+
     # ------------------------------------------------------------------ helpers
 
     def _error(self, code: str, message: str, status: int = 400) -> Response:
@@ -249,20 +255,28 @@ class DynamoFront:
     def _call(self, operation: str, payload: dict[str, Any], auth: str) -> Response:
         return self.engine.call(f"{TARGET_PREFIX}.{operation}", json.dumps(payload).encode(), auth)
 
-    def _record(self, table: Table, values: dict[str, float], index: str | None = None) -> None:
+    def _record(
+        self,
+        table: Table,
+        values: dict[str, float],
+        index: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """Metrics carry the admission time: the second in which the limits counted them."""
         dims: tuple[tuple[str, str], ...] = (("TableName", table.name),)
         if index:
             dims = (("GlobalSecondaryIndexName", index), ("TableName", table.name))
         self.metrics.record_many(
-            NAMESPACE, dims, {name: (value, "Count") for name, value in values.items()}
+            NAMESPACE, dims, {name: (value, "Count") for name, value in values.items()}, ts
         )
 
-    def _record_provisioned(self, table: Table) -> None:
+    def _record_provisioned(self, table: Table, ts: float | None = None) -> None:
         if table.on_demand:
             return
         self._record(
             table,
             {_PROVISIONED_READ: table.capacity.rcu, _PROVISIONED_WRITE: table.capacity.wcu},
+            ts=ts,
         )
 
     def _projected_size(self, table: Table, index: Index, item: dict[str, Any]) -> int:
@@ -341,11 +355,13 @@ class DynamoFront:
         if operation == "BatchGetItem" and isinstance(request.get("RequestItems"), dict):
             return self._batch_get(body, request, auth)
         response = self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
-        if operation in ("CreateTable", "UpdateTable", "DeleteTable") and response.status == 200:
+        if operation in ("CreateTable", "DeleteTable") and response.status == 200:
             self._forget(request.get("TableName"))
+        elif operation == "UpdateTable" and response.status == 200:
+            self._refresh(request.get("TableName"))  # new capacity, same bucket balances
         return response
 
-    def _known_table(self, name: str, body: bytes, operation: str, auth: str) -> Table | None:
+    def _known_table(self, name: str) -> Table | None:
         try:
             return self._table(name)
         except AwsError as exc:
@@ -356,16 +372,15 @@ class DynamoFront:
     # ------------------------------------------------------------------ single-item writes
 
     def _write(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        table = self._known_table(request["TableName"], body, operation, auth)
+        table = self._known_table(request["TableName"])
         if table is None:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
         source = request.get("Item") if operation == "PutItem" else request.get("Key")
         key_value = source.get(table.hash_key) if isinstance(source, dict) else None
-        if self.limits_enabled:
-            refusal = self._admit_write(table, operation, request, key_value)
-            if refusal is not None:
-                self._record(table, {_WRITE_THROTTLES: 1, _THROTTLED_REQUESTS: 1})
-                return refusal
+        refusal, reserved, admitted_at = self._admit_write(table, operation, request, key_value)
+        if refusal is not None:
+            self._record(table, {_WRITE_THROTTLES: 1, _THROTTLED_REQUESTS: 1}, ts=admitted_at)
+            return refusal
         asked_capacity = request.get("ReturnConsumedCapacity")
         asked_values = request.get("ReturnValues", "NONE")
         forward = dict(request, ReturnConsumedCapacity="TOTAL")
@@ -375,7 +390,8 @@ class DynamoFront:
         payload = json.loads(response.body) if response.body else {}
         if response.status != 200:
             if "ConditionalCheckFailed" in str(payload.get("__type", "")):
-                self._debit_write(table, key_value, 1.0, {})  # a failed condition still costs
+                # A failed condition still costs a write.
+                self._debit_write(table, key_value, 1.0, {}, reserved, admitted_at)
             return response
         table_units = _units_of(payload.pop("ConsumedCapacity", None))
         attributes = payload.get("Attributes")
@@ -391,7 +407,7 @@ class DynamoFront:
         index_units = self._index_writes(table, old, new)
         if asked_values == "NONE":
             payload.pop("Attributes", None)
-        self._debit_write(table, key_value, table_units, index_units)
+        self._debit_write(table, key_value, table_units, index_units, reserved, admitted_at)
         consumed = self._consumed_reply(table, asked_capacity, table_units, index_units)
         if consumed:
             payload["ConsumedCapacity"] = consumed
@@ -399,50 +415,68 @@ class DynamoFront:
 
     def _admit_write(
         self, table: Table, operation: str, request: dict[str, Any], key_value: Any
-    ) -> Response | None:
+    ) -> tuple[Response | None, float, float]:
+        """(refusal or None, units reserved in the partition's second, the admission time)."""
         item = request.get("Item") if operation == "PutItem" else None
         touched = [
             index for index in table.indexes.values() if item is None or self._in_index(index, item)
         ]
         with self._lock:
-            if not table.capacity.can("write"):
-                return self._error(
-                    THROTTLED,
-                    ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE,
+            at = time.time()
+            if not self.limits_enabled:
+                return None, 0.0, at
+            if not table.capacity.can("write", at):
+                return (
+                    self._error(
+                        THROTTLED,
+                        ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE,
+                    ),
+                    0.0,
+                    at,
                 )
             for index in touched:
-                if not index.capacity.can("write"):
-                    self._record(table, {_WRITE_THROTTLES: 1}, index.name)
-                    return self._error(
-                        THROTTLED,
-                        ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else GSI_THROTTLE_MESSAGE,
+                if not index.capacity.can("write", at):
+                    self._record(table, {_WRITE_THROTTLES: 1}, index.name, at)
+                    return (
+                        self._error(
+                            THROTTLED,
+                            ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else GSI_THROTTLE_MESSAGE,
+                        ),
+                        0.0,
+                        at,
                     )
-            if key_value is not None:
-                window = table.partition(key_value)
-                window._roll()
-                if window.used[1] >= L.DYNAMODB_PARTITION_MAX_WCU:
-                    return self._error(THROTTLED, PARTITION_THROTTLE_MESSAGE)
-        return None
+            if key_value is None:
+                return None, 0.0, at
+            estimate = float(capacity.write_units(capacity.item_size(item)) if item else 1)
+            if not table.partition(key_value, at).try_take(0, estimate, at=at):
+                return self._error(THROTTLED, PARTITION_THROTTLE_MESSAGE), 0.0, at
+            return None, estimate, at
 
     def _debit_write(
-        self, table: Table, key_value: Any, units: float, index_units: dict[str, float]
+        self,
+        table: Table,
+        key_value: Any,
+        units: float,
+        index_units: dict[str, float],
+        reserved: float,
+        admitted_at: float,
     ) -> None:
         with self._lock:
-            table.capacity.spend("write", units)
+            table.capacity.spend("write", units, admitted_at)
             for name, spent in index_units.items():
                 if name in table.indexes:
-                    table.indexes[name].capacity.spend("write", spent)
+                    table.indexes[name].capacity.spend("write", spent, admitted_at)
             if key_value is not None:
-                table.partition(key_value).take(0, units)
-        self._record(table, {_CONSUMED_WRITE: units})
+                table.partition(key_value).take(0, units - reserved)
+        self._record(table, {_CONSUMED_WRITE: units}, ts=admitted_at)
         for name, spent in index_units.items():
-            self._record(table, {_CONSUMED_WRITE: spent}, name)
-        self._record_provisioned(table)
+            self._record(table, {_CONSUMED_WRITE: spent}, name, ts=admitted_at)
+        self._record_provisioned(table, ts=admitted_at)
 
     # ------------------------------------------------------------------ single-table reads
 
     def _read(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        table = self._known_table(request["TableName"], body, operation, auth)
+        table = self._known_table(request["TableName"])
         if table is None:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
         index = table.indexes.get(request.get("IndexName") or "")
@@ -450,14 +484,17 @@ class DynamoFront:
         key_value = None
         if operation == "GetItem" and isinstance(request.get("Key"), dict):
             key_value = request["Key"].get(table.hash_key)
+        admitted_at = time.time()
+        reserved = 0.0
         if self.limits_enabled:
             with self._lock:
-                admitted = limiter.can("read")
+                admitted_at = time.time()
+                admitted = limiter.can("read", admitted_at)
                 message = ON_DEMAND_THROTTLE_MESSAGE if table.on_demand else TABLE_THROTTLE_MESSAGE
                 if admitted and key_value is not None:
-                    window = table.partition(key_value)
-                    window._roll()
-                    if window.used[0] >= L.DYNAMODB_PARTITION_MAX_RCU:
+                    reserved = 1.0 if request.get("ConsistentRead") else 0.5
+                    window = table.partition(key_value, admitted_at)
+                    if not window.try_take(reserved, 0, at=admitted_at):
                         admitted, message = False, PARTITION_THROTTLE_MESSAGE
             if not admitted:
                 self._record(
@@ -475,11 +512,11 @@ class DynamoFront:
         # A read that finds nothing still costs one unit (half when eventually consistent).
         units = max(units, 1.0 if request.get("ConsistentRead") else 0.5)
         with self._lock:
-            limiter.spend("read", units)
+            limiter.spend("read", units, admitted_at)
             if key_value is not None:
-                table.partition(key_value).take(units, 0)
-        self._record(table, {_CONSUMED_READ: units}, index.name if index else None)
-        self._record_provisioned(table)
+                table.partition(key_value).take(units - reserved, 0)
+        self._record(table, {_CONSUMED_READ: units}, index.name if index else None, admitted_at)
+        self._record_provisioned(table, admitted_at)
         if asked_capacity in ("TOTAL", "INDEXES"):
             consumed: dict[str, Any] = {"TableName": table.name, "CapacityUnits": units}
             if asked_capacity == "INDEXES":
@@ -523,6 +560,7 @@ class DynamoFront:
         index_spent: dict[str, dict[str, float]] = {}
         throttled: dict[str, int] = {}
         with self._lock:
+            admitted_at = time.time()
             for name, requests in items.items():
                 table = tables[name]
                 for entry in requests:
@@ -532,25 +570,25 @@ class DynamoFront:
                     units = float(capacity.write_units(capacity.item_size(put))) if put else 1.0
                     index_units = self._index_writes(table, None, put) if put else {}
                     if self.limits_enabled and not self._batch_item_fits(
-                        table, key_value, index_units
+                        table, key_value, units, index_units, admitted_at
                     ):
                         unprocessed.setdefault(name, []).append(entry)
                         throttled[name] = throttled.get(name, 0) + 1
                         continue
                     admitted.setdefault(name, []).append(entry)
-                    table.capacity.spend("write", units)
+                    table.capacity.spend("write", units, admitted_at)
                     for index_name, spent in index_units.items():
-                        table.indexes[index_name].capacity.spend("write", spent)
+                        table.indexes[index_name].capacity.spend("write", spent, admitted_at)
                         index_spent.setdefault(name, {})
                         index_spent[name][index_name] = index_spent[name].get(index_name, 0) + spent
                     if key_value is not None:
-                        table.partition(key_value).take(0, units)
+                        table.partition(key_value, admitted_at).take(0, units, at=admitted_at)
                     estimates[name] = estimates.get(name, 0.0) + units
         for name, n in throttled.items():
-            self._record(tables[name], {_WRITE_THROTTLES: n})
+            self._record(tables[name], {_WRITE_THROTTLES: n}, ts=admitted_at)
         if not admitted:
             for name in items:
-                self._record(tables[name], {_THROTTLED_REQUESTS: 1})
+                self._record(tables[name], {_THROTTLED_REQUESTS: 1}, ts=admitted_at)
             return self._error(THROTTLED, TABLE_THROTTLE_MESSAGE)
         forward = dict(request, RequestItems=admitted, ReturnConsumedCapacity="TOTAL")
         response = self._call("BatchWriteItem", forward, auth)
@@ -566,11 +604,11 @@ class DynamoFront:
             table = tables[name]
             units = actual.get(name, estimates.get(name, 0.0))
             with self._lock:
-                table.capacity.spend("write", units - estimates.get(name, 0.0))
-            self._record(table, {_CONSUMED_WRITE: units})
+                table.capacity.spend("write", units - estimates.get(name, 0.0), admitted_at)
+            self._record(table, {_CONSUMED_WRITE: units}, ts=admitted_at)
             for index_name, spent in index_spent.get(name, {}).items():
-                self._record(table, {_CONSUMED_WRITE: spent}, index_name)
-            self._record_provisioned(table)
+                self._record(table, {_CONSUMED_WRITE: spent}, index_name, admitted_at)
+            self._record_provisioned(table, admitted_at)
             consumed = self._consumed_reply(
                 table, request.get("ReturnConsumedCapacity"), units, index_spent.get(name, {})
             )
@@ -580,18 +618,20 @@ class DynamoFront:
             payload["ConsumedCapacity"] = consumed_list
         return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
 
-    def _batch_item_fits(self, table: Table, key_value: Any, index_units: dict[str, float]) -> bool:
+    def _batch_item_fits(
+        self,
+        table: Table,
+        key_value: Any,
+        units: float,
+        index_units: dict[str, float],
+        at: float,
+    ) -> bool:
         """Caller holds the lock."""
-        if not table.capacity.can("write"):
+        if not table.capacity.can("write", at):
             return False
-        if any(not table.indexes[name].capacity.can("write") for name in index_units):
+        if any(not table.indexes[name].capacity.can("write", at) for name in index_units):
             return False
-        if key_value is not None:
-            window = table.partition(key_value)
-            window._roll()
-            if window.used[1] >= L.DYNAMODB_PARTITION_MAX_WCU:
-                return False
-        return True
+        return key_value is None or table.partition(key_value, at).fits(0, units, at=at)
 
     def _batch_get(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
         items = request["RequestItems"]
@@ -605,6 +645,7 @@ class DynamoFront:
         estimates: dict[str, float] = {}
         throttled: dict[str, int] = {}
         with self._lock:
+            admitted_at = time.time()
             for name, spec in items.items():
                 table = tables[name]
                 per_key = 1.0 if spec.get("ConsistentRead") else 0.5
@@ -612,25 +653,24 @@ class DynamoFront:
                     key_value = key.get(table.hash_key) if isinstance(key, dict) else None
                     fits = True
                     if self.limits_enabled:
-                        fits = table.capacity.can("read")
+                        fits = table.capacity.can("read", admitted_at)
                         if fits and key_value is not None:
-                            window = table.partition(key_value)
-                            window._roll()
-                            fits = window.used[0] < L.DYNAMODB_PARTITION_MAX_RCU
+                            window = table.partition(key_value, admitted_at)
+                            fits = window.fits(per_key, 0, at=admitted_at)
                     target = admitted if fits else unprocessed
                     target.setdefault(name, dict(spec, Keys=[]))["Keys"].append(key)
                     if not fits:
                         throttled[name] = throttled.get(name, 0) + 1
                         continue
-                    table.capacity.spend("read", per_key)
+                    table.capacity.spend("read", per_key, admitted_at)
                     if key_value is not None:
-                        table.partition(key_value).take(per_key, 0)
+                        table.partition(key_value, admitted_at).take(per_key, 0, at=admitted_at)
                     estimates[name] = estimates.get(name, 0.0) + per_key
         for name, n in throttled.items():
-            self._record(tables[name], {_READ_THROTTLES: n})
+            self._record(tables[name], {_READ_THROTTLES: n}, ts=admitted_at)
         if not admitted:
             for name in items:
-                self._record(tables[name], {_THROTTLED_REQUESTS: 1})
+                self._record(tables[name], {_THROTTLED_REQUESTS: 1}, ts=admitted_at)
             return self._error(THROTTLED, TABLE_THROTTLE_MESSAGE)
         forward = dict(request, RequestItems=admitted, ReturnConsumedCapacity="TOTAL")
         response = self._call("BatchGetItem", forward, auth)
@@ -648,9 +688,9 @@ class DynamoFront:
             # Each key costs at least one unit (half when eventually consistent), found or not.
             units = max(actual.get(name, 0.0), per_key * len(admitted[name]["Keys"]))
             with self._lock:
-                table.capacity.spend("read", units - estimates.get(name, 0.0))
-            self._record(table, {_CONSUMED_READ: units})
-            self._record_provisioned(table)
+                table.capacity.spend("read", units - estimates.get(name, 0.0), admitted_at)
+            self._record(table, {_CONSUMED_READ: units}, ts=admitted_at)
+            self._record_provisioned(table, admitted_at)
             if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
                 consumed_list.append(
                     self._consumed_reply(table, request["ReturnConsumedCapacity"], units, {})

@@ -78,6 +78,7 @@ class Engine:
     process: subprocess.Popen
     port: int
     log_path: Path
+    data_dir: Path
     stopped: bool = field(default=False)
 
     @property
@@ -95,6 +96,7 @@ class Engine:
                 self.process.wait(timeout=5)
         if self.process.stdin:
             self.process.stdin.close()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_engine(service: str, state_dir: Path) -> Engine:
@@ -103,9 +105,15 @@ def start_engine(service: str, state_dir: Path) -> Engine:
     check_installed()
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / f"{PACKAGES[service]}.log"
+    # LevelDB files under the state dir, not the engines' in-memory default: in memory
+    # kinesalite grew 1.8 KB of RSS per stored record (633 MB after 345k records); on disk
+    # its RSS stayed near 120 MB at the same rate. Every start is a fresh, empty store.
+    data_dir = state_dir / f"{PACKAGES[service]}-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    options = dict(ENGINE_OPTIONS[service], path=str(data_dir))
     log = log_path.open("ab")
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-        [node, str(engines_dir() / "launch.js"), service, "0", json.dumps(ENGINE_OPTIONS[service])],
+        [node, str(engines_dir() / "launch.js"), service, "0", json.dumps(options)],
         cwd=engines_dir(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -136,4 +144,6 @@ def start_engine(service: str, state_dir: Path) -> Engine:
             f"{PACKAGES[service]} did not start (log {log_path}: {tail[0]}); "
             "run `make engines` and retry"
         )
-    return Engine(service=service, process=process, port=port_box[0], log_path=log_path)
+    return Engine(
+        service=service, process=process, port=port_box[0], log_path=log_path, data_dir=data_dir
+    )

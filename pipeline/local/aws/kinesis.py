@@ -89,9 +89,7 @@ def _stream_name(request: dict[str, Any]) -> str | None:
 
 
 class KinesisFront:
-    def __init__(
-        self, engine: EngineClient, metrics: MetricStore, limits_enabled: bool, burst_seconds: float
-    ) -> None:
+    def __init__(self, engine: EngineClient, metrics: MetricStore, limits_enabled: bool) -> None:
         self.engine = engine
         self.metrics = metrics
         self.limits_enabled = limits_enabled
@@ -168,6 +166,12 @@ class KinesisFront:
             with self._lock:
                 self._streams.pop(name, None)
 
+    def _refresh(self, name: str | None) -> None:
+        with self._lock:
+            stream = self._streams.get(name or "")
+            if stream is not None:
+                stream.loaded_at = 0.0
+
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
@@ -180,8 +184,10 @@ class KinesisFront:
         if handler is not None:
             return handler(body, request, auth)
         response = self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
-        if operation in ("DeleteStream", "SplitShard", "MergeShards") and response.status == 200:
+        if operation == "DeleteStream" and response.status == 200:
             self._forget(request.get("StreamName"))
+        elif operation in ("SplitShard", "MergeShards") and response.status == 200:
+            self._refresh(request.get("StreamName"))  # new shard map, same windows
         return response
 
     def _error(self, code: str, message: str, status: int = 400) -> Response:
@@ -253,30 +259,32 @@ class KinesisFront:
 
     # ------------------------------------------------------------------ writes
 
-    def _admit(self, stream: Stream, shard: Shard, partition_key: str, nbytes: int) -> bool:
-        """Caller holds stream.lock."""
+    def _admit(
+        self, stream: Stream, shard: Shard, partition_key: str, nbytes: int, at: float
+    ) -> bool:
+        """Caller holds stream.lock; `at` is the instant the whole call is judged at."""
         if not self.limits_enabled:
             return True
         if stream.mode == "ON_DEMAND":
             assert stream.records_peak and stream.bytes_peak
-            now = int(time.time())
-            if now != stream.key_second:
-                stream.key_second, stream.key_windows = now, {}
+            second = int(at)
+            if second > stream.key_second:
+                stream.key_second, stream.key_windows = second, {}
             key_window = stream.key_windows.get(partition_key)
             if key_window is None:
                 key_window = stream.key_windows[partition_key] = SecondWindow(
                     (L.KINESIS_SHARD_WRITE_RECORDS_PER_S, L.KINESIS_SHARD_WRITE_BYTES_PER_S)
                 )
-            if stream.records_peak.current + 1 > stream.records_peak.allowed():
+            if stream.records_peak.current + 1 > stream.records_peak.allowed(at):
                 return False
-            if stream.bytes_peak.current + nbytes > stream.bytes_peak.allowed():
+            if stream.bytes_peak.current + nbytes > stream.bytes_peak.allowed(at):
                 return False
-            if not key_window.try_take(1, nbytes):
+            if not key_window.try_take(1, nbytes, at=at):
                 return False
-            stream.records_peak.take(1)
-            stream.bytes_peak.take(nbytes)
+            stream.records_peak.take(1, at)
+            stream.bytes_peak.take(nbytes, at)
             return True
-        return shard.writes.try_take(1, nbytes)
+        return shard.writes.try_take(1, nbytes, at=at)
 
     @staticmethod
     def _valid_record(record: Any) -> bool:
@@ -290,6 +298,7 @@ class KinesisFront:
         explicit = record.get("ExplicitHashKey")
         return explicit is None or (
             isinstance(explicit, str)
+            and explicit.isascii()
             and explicit.isdigit()
             and int(explicit) < L.KINESIS_HASH_KEY_SPACE
         )
@@ -312,11 +321,17 @@ class KinesisFront:
         ):
             # Let the engine produce AWS's own validation message.
             return self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
-        stream = self._stream(name)
         sizes = [
             capacity.kinesis_record_bytes(base64_length(r["Data"]), r["PartitionKey"])
             for r in records
         ]
+        if not self.limits_enabled:  # nothing to judge: forward as is, count what was stored
+            admitted_at = time.time()
+            response = self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
+            if response.status == 200:
+                self._record_puts(name, len(records), len(records), sum(sizes), admitted_at)
+            return response
+        stream = self._stream(name)
         if sum(sizes) > L.KINESIS_PUT_RECORDS_MAX_BYTES:
             return self._error(
                 "InvalidArgumentException",
@@ -328,9 +343,10 @@ class KinesisFront:
         results: list[dict[str, Any] | None] = [None] * len(records)
         accepted: list[int] = []
         with stream.lock:
+            admitted_at = time.time()  # metrics land in the second the windows counted
             for index, (record, shard) in enumerate(zip(records, shards, strict=True)):
                 assert shard is not None
-                if self._admit(stream, shard, record["PartitionKey"], sizes[index]):
+                if self._admit(stream, shard, record["PartitionKey"], sizes[index], admitted_at):
                     accepted.append(index)
                 else:
                     results[index] = {
@@ -340,7 +356,7 @@ class KinesisFront:
         if len(accepted) == len(records):
             response = self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
             if response.status == 200:
-                self._record_puts(name, len(records), len(records), sum(sizes), response)
+                self._record_puts(name, len(records), len(records), sum(sizes), admitted_at)
             return response
         if accepted:
             forward = dict(request, Records=[records[i] for i in accepted])
@@ -357,10 +373,10 @@ class KinesisFront:
         )
         payload = {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
         response = json_response(payload, KINESIS_CONTENT_TYPE)
-        self._record_puts(name, len(records), len(records) - failed, ok_bytes, response)
+        self._record_puts(name, len(records), len(records) - failed, ok_bytes, admitted_at)
         return response
 
-    def _record_puts(self, name: str, total: int, ok: int, ok_bytes: int, reply: Response) -> None:
+    def _record_puts(self, name: str, total: int, ok: int, ok_bytes: int, ts: float) -> None:
         throttled = total - ok
         self.metrics.record_many(
             NAMESPACE,
@@ -373,6 +389,7 @@ class KinesisFront:
                 _THROTTLED: (throttled, "Count"),
                 _WRITE_EXCEEDED: (throttled, "Count"),
             },
+            ts,
         )
 
     def _op_PutRecord(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
@@ -384,9 +401,11 @@ class KinesisFront:
             base64_length(request["Data"]), request["PartitionKey"]
         )
         shard = stream.shard_for(self._hash(request))
+        admitted_at = time.time()
         if shard is not None:
             with stream.lock:
-                admitted = self._admit(stream, shard, request["PartitionKey"], billed)
+                admitted_at = time.time()
+                admitted = self._admit(stream, shard, request["PartitionKey"], billed, admitted_at)
             if not admitted:
                 self.metrics.record_many(
                     NAMESPACE, (("StreamName", name),), {_WRITE_EXCEEDED: (1, "Count")}
@@ -401,6 +420,7 @@ class KinesisFront:
                 NAMESPACE,
                 (("StreamName", name),),
                 {_INCOMING_RECORDS: (1, "Count"), _INCOMING_BYTES: (exact, "Bytes")},
+                admitted_at,
             )
         return response
 

@@ -30,15 +30,16 @@ class SecondWindow:
         self.second = -1
         self.used = [0.0] * len(limits)
 
-    def _roll(self) -> None:
-        now = int(self._clock())
-        if now != self.second:
+    def _roll(self, at: float | None) -> None:
+        now = int(self._clock() if at is None else at)
+        if now > self.second:
             self.second = now
             self.used = [0.0] * len(self.limits)
 
-    def try_take(self, *amounts: float) -> bool:
-        """Take the amounts if every limit still holds them this second (caller holds a lock)."""
-        self._roll()
+    def try_take(self, *amounts: float, at: float | None = None) -> bool:
+        """Take the amounts if every limit still holds them in the second of `at` (default
+        now); the caller holds a lock. A whole call is judged at one instant."""
+        self._roll(at)
         for used, amount, limit in zip(self.used, amounts, self.limits, strict=True):
             if used + amount > limit:
                 return False
@@ -46,9 +47,17 @@ class SecondWindow:
             self.used[i] += amount
         return True
 
-    def take(self, *amounts: float) -> None:
+    def fits(self, *amounts: float, at: float | None = None) -> bool:
+        """Would these amounts fit this second? (takes nothing)"""
+        self._roll(at)
+        return all(
+            used + amount <= limit
+            for used, amount, limit in zip(self.used, amounts, self.limits, strict=True)
+        )
+
+    def take(self, *amounts: float, at: float | None = None) -> None:
         """Count amounts unconditionally (e.g. after the fact)."""
-        self._roll()
+        self._roll(at)
         for i, amount in enumerate(amounts):
             self.used[i] += amount
 
@@ -105,27 +114,27 @@ class PeakTracker:
         self.second = int(clock())
         self.current = 0.0
 
-    def _roll(self) -> None:
-        now = int(self._clock())
-        if now != self.second:
+    def _roll(self, at: float | None) -> None:
+        now = int(self._clock() if at is None else at)
+        if now > self.second:
             if self.current:
                 self.history.append((self.second, self.current))
             self.second, self.current = now, 0.0
             while self.history and self.history[0][0] < now - self.window_s:
                 self.history.popleft()
 
-    def allowed(self) -> float:
-        self._roll()
+    def allowed(self, at: float | None = None) -> float:
+        self._roll(at)
         peak = max((v for _, v in self.history), default=0.0)
         return max(self.initial, self.multiplier * peak)
 
-    def try_take(self, amount: float) -> bool:
-        limit = self.allowed()
+    def try_take(self, amount: float, at: float | None = None) -> bool:
+        limit = self.allowed(at)
         if self.current + amount > limit:
             return False
         self.current += amount
         return True
 
-    def take(self, amount: float) -> None:
-        self._roll()
+    def take(self, amount: float, at: float | None = None) -> None:
+        self._roll(at)
         self.current += amount

@@ -80,9 +80,7 @@ class Gateway:
         dynamo_client = EngineClient(
             "dynalite", "dynamodb", started["dynamodb"].port, DYNAMODB_CONTENT_TYPE
         )
-        self.kinesis = KinesisFront(
-            kinesis_client, self.metrics, self.limits_enabled, self.burst_seconds
-        )
+        self.kinesis = KinesisFront(kinesis_client, self.metrics, self.limits_enabled)
         self.dynamodb = DynamoFront(
             dynamo_client, self.metrics, self.limits_enabled, self.burst_seconds
         )

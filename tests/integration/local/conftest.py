@@ -49,7 +49,8 @@ def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., GatewayHandle]]:
 
     def start(**kwargs) -> GatewayHandle:
         kwargs.setdefault("state_dir", tmp_path / f"gw{len(started)}")
-        handle = start_gateway(port=0, **kwargs)
+        kwargs.setdefault("port", 0)
+        handle = start_gateway(**kwargs)
         started.append(handle)
         return handle
 
