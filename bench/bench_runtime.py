@@ -6,7 +6,9 @@ With the gateway's limits lifted (so only the runtime is measured), a paced prod
   runtime keeps up when the ratio is below 1.00;
 - end-to-end latency p50/p95/p99 (stored_at - produced_at of every stored item);
 - the records/s the runtime sustains: a backlog put as fast as possible, and the rate at which
-  the mapping drains it.
+  the mapping drains it, with the deployed handler and with a no-op one (the runtime's ceiling);
+- the HTTP API's requests/s and latency for keep-alive clients reading stored events (route
+  throttling lifted; the API function keeps the environment file's reserved concurrency).
 Everything runs on this machine at once (producer, gateway, engines, runtime): the figures are
 what one machine can do, not AWS.
 """
@@ -14,6 +16,8 @@ what one machine can do, not AWS.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import json
 import math
 import tempfile
@@ -22,6 +26,7 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -31,6 +36,7 @@ from pipeline.local.stack import start_stack, stop_stack
 
 # The gateway option that lifts every limit (the engines' own speed is then the only cap).
 GATEWAY_NO_LIMITS = ["--no-limits"]
+STREAM = TABLE = "redline-events-bench"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -43,12 +49,13 @@ def percentile(values: list[float], p: float) -> float:
 def bench_environment(directory: Path, shards: int, window_s: int) -> Path:
     data = to_tfvars(load_environment("local"))
     data["environment"] = "bench"
-    data["stream"].update(name="redline-events-bench", shard_count=shards)
-    data["table"].update(name="redline-events-bench", read_capacity=40000, write_capacity=40000)
+    data["stream"].update(name=STREAM, shard_count=shards)
+    data["table"].update(name=TABLE, read_capacity=40000, write_capacity=40000)
     data["table"]["type_index"].update(read_capacity=40000, write_capacity=40000)
     data["ingest"].update(
         maximum_batching_window_seconds=window_s, batch_size=500, reserved_concurrency=-1
     )
+    data["api"].update(throttling_rate_limit=10000, throttling_burst_limit=5000)
     data["queues"].update(
         dead_letter_name="redline-dlq-bench", on_failure_name="redline-ingest-failures-bench"
     )
@@ -108,16 +115,18 @@ def produce_paced(kinesis, stream: str, rate: int, seconds: int, produced: list[
         produced[0] += put(kinesis, stream, [make_event() for _ in range(slice_size)])
 
 
-def scan_latencies(dynamodb, table: str) -> list[float]:
-    latencies, kwargs = [], {"TableName": table}
+def scan_latencies(dynamodb, table: str) -> tuple[list[float], list[str]]:
+    """stored_at - produced_at of every item (ms), and the event ids."""
+    latencies, event_ids, kwargs = [], [], {"TableName": table}
     while True:
         page = dynamodb.scan(**kwargs)
         for item in page["Items"]:
+            event_ids.append(item["event_id"]["S"])
             latencies.append(
                 (float(item["stored_at"]["N"]) - float(item["produced_at"]["N"])) * 1000
             )
         if "LastEvaluatedKey" not in page:
-            return latencies
+            return latencies, event_ids
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -128,6 +137,14 @@ def wait_processed(lambda_url: str, total: int, timeout_s: float) -> float:
             return time.monotonic()
         time.sleep(0.25)
     raise SystemExit(f"the runtime did not process {total} records within {timeout_s:.0f} s")
+
+
+def noop_handler(event, context):
+    """The runtime's ceiling: a consumer that does nothing (`--handler` target of phase 2)."""
+    return {"batchItemFailures": []}
+
+
+NOOP_HANDLER = "bench.bench_runtime.noop_handler"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,13 +162,56 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="kind=module.function, e.g. to bench a test handler",
     )
+    parser.add_argument("--api-clients", type=int, default=8)
+    parser.add_argument("--api-seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
+    handlers = dict(h.split("=", 1) for h in args.handler)
+    with running_stack(args, handlers) as stack:
+        deployed = steady_and_drain(args, stack)
+    with running_stack(args, {**handlers, "ingest": NOOP_HANDLER}) as stack:
+        ceiling = drain(stack, clients(stack)[0], args.backlog * 2)
+    rate = args.rate_per_shard * args.shards
+    limit_ms = (args.window + 1) * 1000
+    max_age, ages, latencies, offered_rate, drain_rate, reads = deployed
+    print(
+        f"load: {rate} records/s offered over {args.shards} shard(s) for {args.seconds} s "
+        f"(achieved {offered_rate:.0f}/s); batching window {args.window} s; deployed handler"
+    )
+    print(
+        f"iterator age max (after 5 s warm-up): {max_age:.0f} ms; "
+        f"ratio to window + 1 s: {max_age / limit_ms:.2f} "
+        f"({'keeps up' if max_age < limit_ms else 'FALLS BEHIND'})"
+    )
+    print("iterator age each second (s): " + " ".join(f"{age / 1000:.1f}" for _, age in ages))
+    print(
+        f"end-to-end latency over {len(latencies)} records: "
+        f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
+        f"p99 {percentile(latencies, 99):.0f} ms"
+    )
+    print(
+        f"sustained with the deployed handler (backlog of {args.backlog}): {drain_rate:.0f} "
+        f"records/s ({drain_rate / rate:.2f}x the steady load)"
+    )
+    read_rate, read_latencies, read_errors, statuses = reads
+    print(
+        f"HTTP API, {args.api_clients} keep-alive clients, GET /events/<id> (deployed handler): "
+        f"{read_rate:.0f} requests/s, p50 {percentile(read_latencies, 50):.1f} ms, "
+        f"p99 {percentile(read_latencies, 99):.1f} ms, statuses {dict(sorted(statuses.items()))}"
+        f"{'' if not read_errors else ' (5xx: the API function at its reserved concurrency)'}"
+    )
+    print(
+        f"runtime ceiling (no-op handler, backlog of {args.backlog * 2}): {ceiling:.0f} "
+        f"records/s ({ceiling / rate:.2f}x the steady load)"
+    )
+    return 0
+
+
+@contextlib.contextmanager
+def running_stack(args, handlers: dict[str, str]):
     with tempfile.TemporaryDirectory(prefix="redline-bench-") as directory:
         state = Path(directory)
-        env_file = bench_environment(state, args.shards, args.window)
-        handlers = dict(h.split("=", 1) for h in args.handler)
         stack = start_stack(
-            env=env_file,
+            env=bench_environment(state, args.shards, args.window),
             aws_port=0,
             api_port=0,
             lambda_port=0,
@@ -160,25 +220,82 @@ def main(argv: list[str] | None = None) -> int:
             gateway_args=GATEWAY_NO_LIMITS,
         )
         try:
-            return run(args, stack)
+            yield stack
         finally:
             stop_stack(stack)
 
 
-def run(args, stack) -> int:
+def clients(stack):
     session = boto3.session.Session(
         aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
     )
     config = Config(retries={"total_max_attempts": 1}, max_pool_connections=20)
-    kinesis = session.client("kinesis", endpoint_url=stack.aws_endpoint_url, config=config)
-    dynamodb = session.client("dynamodb", endpoint_url=stack.aws_endpoint_url, config=config)
-    stream, table = "redline-events-bench", "redline-events-bench"
-    rate = args.rate_per_shard * args.shards
+    return (
+        session.client("kinesis", endpoint_url=stack.aws_endpoint_url, config=config),
+        session.client("dynamodb", endpoint_url=stack.aws_endpoint_url, config=config),
+    )
 
-    # Steady load: iterator age and end-to-end latency.
+
+def drain(stack, kinesis, count: int) -> float:
+    """Records/s at which the mapping drains a backlog.
+
+    Timed from the end of the puts over the records still waiting then (the runtime is behind
+    for all of that interval); if the puts were the slower part, from the first put instead.
+    """
+    before = processed(runtime_status(stack.lambda_endpoint_url))
+    backlog = [make_event() for _ in range(count)]
+    started = time.monotonic()
+    for start in range(0, len(backlog), 500):
+        put(kinesis, STREAM, backlog[start : start + 500])
+    put_done = time.monotonic()
+    waiting = before + count - processed(runtime_status(stack.lambda_endpoint_url))
+    done_at = wait_processed(stack.lambda_endpoint_url, before + count, 300)
+    if waiting >= count // 5:
+        return waiting / (done_at - put_done)
+    return count / (done_at - started)
+
+
+def api_reads(stack, event_ids: list[str], clients_count: int, seconds: float):
+    """Keep-alive clients reading stored events through the HTTP API: (req/s, latencies, 5xx)."""
+    address = urlsplit(stack.api_url)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def reader(offset: int) -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        mine, codes = [], {}
+        end = time.monotonic() + seconds
+        index = offset
+        while time.monotonic() < end:
+            started = time.perf_counter()
+            connection.request("GET", f"/events/{event_ids[index % len(event_ids)]}")
+            response = connection.getresponse()
+            response.read()
+            mine.append((time.perf_counter() - started) * 1000)
+            codes[response.status] = codes.get(response.status, 0) + 1
+            index += clients_count
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            for code, count in codes.items():
+                statuses[code] = statuses.get(code, 0) + count
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(clients_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    server_errors = sum(count for code, count in statuses.items() if code >= 500)
+    return len(latencies) / seconds, latencies, server_errors, statuses
+
+
+def steady_and_drain(args, stack):
+    kinesis, dynamodb = clients(stack)
+    rate = args.rate_per_shard * args.shards
     produced = [0]
     producer = threading.Thread(
-        target=produce_paced, args=(kinesis, stream, rate, args.seconds, produced)
+        target=produce_paced, args=(kinesis, STREAM, rate, args.seconds, produced)
     )
     started = time.monotonic()
     producer.start()
@@ -190,40 +307,13 @@ def run(args, stack) -> int:
         )
     producer.join()
     offered_rate = produced[0] / (time.monotonic() - started)
-    wait_processed(stack.lambda_endpoint_url, produced[0], 120)
+    wait_processed(stack.lambda_endpoint_url, produced[0], 300)
     steady = [age for at, age in ages if at > 5] or [age for _, age in ages]
-    max_age = max(steady)
-    latencies = scan_latencies(dynamodb, table)
-
-    # Backlog: how fast the runtime drains records when it is behind.
-    before = processed(runtime_status(stack.lambda_endpoint_url))
-    backlog = [make_event() for _ in range(args.backlog)]
-    drain_start = time.monotonic()  # from the first put: conservative, includes the put time
-    for start in range(0, len(backlog), 500):
-        put(kinesis, stream, backlog[start : start + 500])
-    done_at = wait_processed(stack.lambda_endpoint_url, before + len(backlog), 300)
-    drain_rate = len(backlog) / (done_at - drain_start)
-
-    limit_ms = (args.window + 1) * 1000
-    print(
-        f"load: {rate} records/s offered over {args.shards} shard(s) for {args.seconds} s "
-        f"(achieved {offered_rate:.0f}/s); batching window {args.window} s"
-    )
-    print(
-        f"iterator age max (after 5 s warm-up): {max_age:.0f} ms; "
-        f"ratio to window + 1 s: {max_age / limit_ms:.2f} "
-        f"({'keeps up' if max_age < limit_ms else 'FALLS BEHIND'})"
-    )
-    print(
-        f"end-to-end latency over {len(latencies)} records: "
-        f"p50 {percentile(latencies, 50):.0f} ms, p95 {percentile(latencies, 95):.0f} ms, "
-        f"p99 {percentile(latencies, 99):.0f} ms"
-    )
-    print(
-        f"sustained: a backlog of {len(backlog)} records drained at {drain_rate:.0f} records/s "
-        f"({drain_rate / rate:.2f}x the steady load)"
-    )
-    return 0 if max_age < limit_ms else 1
+    latencies, event_ids = scan_latencies(dynamodb, TABLE)
+    drain_rate = drain(stack, kinesis, args.backlog)
+    api_reads(stack, event_ids, args.api_clients, 5.0)  # warm-up: environments start cold
+    reads = api_reads(stack, event_ids, args.api_clients, args.api_seconds)
+    return max(steady), ages, latencies, offered_rate, drain_rate, reads
 
 
 if __name__ == "__main__":

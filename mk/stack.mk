@@ -1,7 +1,7 @@
 # The local stack (pipeline/local/stack.py): AWS endpoint + Lambda runtime on 127.0.0.1.
 .PHONY: up down status logs
 
-up: $(STAMP) ## Start the local stack in the background (ENV=local): AWS endpoint, Lambdas, HTTP API
+up: $(STAMP) engines ## Start the local stack in the background (ENV=local): AWS endpoint, Lambdas, HTTP API
 	@$(PY) -m pipeline.local up --env $(ENV)
 
 down: $(STAMP) ## Stop exactly the processes `make up` started and clear their state
@@ -14,3 +14,4 @@ logs: $(STAMP) ## Print the last lines of the local stack's logs (gateway, runti
 	@$(PY) -m pipeline.local logs
 
 BENCHES += bench_runtime
+bench: engines

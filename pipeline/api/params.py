@@ -33,12 +33,15 @@ _event_type = TypeAdapter(EventType)
 class InvalidParameterError(ValueError):
     """A request input that cannot be used; becomes a 400 naming `parameter`."""
 
-    def __init__(self, parameter: str, expected: str, got: object | None = None) -> None:
+    def __init__(
+        self, parameter: str, expected: str, got: object | None = None, problem: str = ""
+    ) -> None:
         self.parameter = parameter
         self.expected = expected
         self.got = got
         given = "" if got is None else f", got {echo(got)}"
-        super().__init__(f"{parameter}: expected {expected}{given}")
+        lead = f"{problem}; " if problem else ""
+        super().__init__(f"{parameter}: {lead}expected {expected}{given}")
 
 
 def echo(value: object) -> str:
@@ -72,7 +75,7 @@ def parse_list_query(query: dict[str, Any] | None) -> ListQuery:
     unknown = sorted(set(query) - set(LIST_PARAMETERS))
     if unknown:
         raise InvalidParameterError(
-            unknown[0], f"no such query parameter (allowed: {', '.join(LIST_PARAMETERS)})"
+            unknown[0], f"one of {', '.join(LIST_PARAMETERS)}", problem="unknown query parameter"
         )
     since = parse_time("since", query.get("since"))
     until = parse_time("until", query.get("until"))
@@ -95,7 +98,7 @@ def parse_list_query(query: dict[str, Any] | None) -> ListQuery:
 def parse_type(value: str | None) -> str:
     expected = f"an event type: 1 to {EVENT_TYPE_MAX_CHARS} characters from {NAME_CHARACTERS}"
     if value is None:
-        raise InvalidParameterError("type", f"{expected} (type is required)")
+        raise InvalidParameterError("type", expected, problem="required")
     try:
         return _event_type.validate_python(value)
     except ValidationError:
@@ -128,7 +131,9 @@ def parse_time(parameter: str, value: str | None) -> Decimal | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        if re.search(r"\d \d\d:?\d\d$", text):
+        if re.fullmatch(r"\d{13,16}", text):
+            expected += " (this looks like epoch milliseconds or microseconds: send seconds)"
+        elif re.search(r"\d \d\d:?\d\d$", text):
             expected += " (a '+' in a URL reads as a space: send a UTC offset as %2B)"
         raise InvalidParameterError(parameter, expected, value) from None
     if moment.tzinfo is None:

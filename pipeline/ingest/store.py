@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from pipeline import aws_limits as limits
 from pipeline.ingest.budget import TimeBudget
@@ -128,6 +128,10 @@ def _write_chunk(
         # Not retryable here (missing table, access denied, a bad item): report the records as
         # failed so Kinesis redelivers them; the ESM's bisect/retry settings take it from there.
         logger.error("BatchWriteItem failed for %d items: %s", len(chunk), exc)
+        result.unwritten.update(chunk)
+        return []
+    except ParamValidationError as exc:  # a request botocore refuses to send: a bug, not load
+        logger.error("BatchWriteItem request invalid for %d items: %s", len(chunk), exc)
         result.unwritten.update(chunk)
         return []
     except BotoCoreError as exc:  # connection errors and timeouts, already retried by botocore

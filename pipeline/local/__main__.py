@@ -71,7 +71,7 @@ def _status(args) -> int:
         return 0 if status.get("running") else 3
     if not status.get("running") and "parts" not in status:
         print("the local stack is not running (`make up` starts it)")
-        return 3
+        return 0
     for part, alive in status["parts"].items():
         state = "running" if alive else "NOT running"
         print(f"  {part:8} pid {status['pids'][part]:<8} {state}   log {status['logs'][part]}")
@@ -91,7 +91,10 @@ def _status(args) -> int:
                 f"processed, {stats['records_sent_on_failure']} to the on-failure queue, "
                 f"iterator age {stats['last_iterator_age_ms']:.0f} ms"
             )
-    return 0 if status["running"] else 3
+    if not status["running"]:
+        print("a part of the stack has stopped: see its log above; `make down` clears the state")
+        return 1
+    return 0
 
 
 def _logs(args) -> int:

@@ -233,12 +233,13 @@ def resolve_port(part: str, given: int | None) -> int:
     raw = os.environ.get(variable)
     if raw is None:
         return DEFAULT_PORTS[part]
+    problem = f"{variable} must be a port number 0..65535 (0 = any free port), got {raw!r}"
     try:
         port = int(raw)
     except ValueError:
-        raise StackError(f"{variable} must be a port number 1..65535, got {raw!r}") from None
+        raise StackError(problem) from None
     if not 0 <= port <= 65535:
-        raise StackError(f"{variable} must be a port number 1..65535, got {raw!r}")
+        raise StackError(problem)
     return port or free_port()
 
 
@@ -319,47 +320,44 @@ def start_stack(
         handle.process_start_ticks[name] = _start_ticks(process.pid) or 0
         _write_state(state, handle)
 
-    try:
-        gateway = _spawn(
-            GATEWAY,
-            ["pipeline.local.aws", "--port", str(ports["aws"]), *(gateway_args or [])],
-            Path(logs[GATEWAY]),
-            {},
-        )
-        remember(GATEWAY, gateway)
+    def start_part(name: str, argv: list[str], what: str, health_url: str):
+        process = _spawn(name, argv, Path(logs[name]), {})
+        remember(name, process)
         _wait_until(
-            lambda: _http_status(f"{aws_url}/_redline/health") == 200,
-            gateway,
-            "AWS endpoint (gateway)",
-            Path(logs[GATEWAY]),
+            lambda: _http_status(health_url) == 200,
+            process,
+            what,
+            Path(logs[name]),
             timeout_s,
+            health_url,
+        )
+        return process
+
+    try:
+        start_part(
+            GATEWAY,
+            [
+                "pipeline.local.aws",
+                "--port",
+                str(ports["aws"]),
+                "--state-dir",
+                str(log_dir / "aws"),
+                *(gateway_args or []),
+            ],
+            "AWS endpoint (gateway)",
             f"{aws_url}/_redline/health",
         )
         runtime_argv = [
-            "pipeline.local.runtime",
-            "--env",
-            str(env),
-            "--aws-endpoint-url",
-            aws_url,
-            "--api-port",
-            str(ports["api"]),
-            "--lambda-port",
-            str(ports["lambda"]),
-            "--state-dir",
-            str(state),
-            "--log-dir",
-            logs["functions"],
-        ]
+            "pipeline.local.runtime", "--env", str(env), "--aws-endpoint-url", aws_url,
+            "--api-port", str(ports["api"]), "--lambda-port", str(ports["lambda"]),
+            "--state-dir", str(state), "--log-dir", logs["functions"],
+        ]  # fmt: skip
         for kind, handler in (handlers or {}).items():
             runtime_argv += ["--handler", f"{kind}={handler}"]
-        runtime = _spawn(RUNTIME, [*runtime_argv, *(runtime_args or [])], Path(logs[RUNTIME]), {})
-        remember(RUNTIME, runtime)
-        _wait_until(
-            lambda: _http_status(f"{handle.lambda_endpoint_url}/_redline/health") == 200,
-            runtime,
+        runtime = start_part(
+            RUNTIME,
+            [*runtime_argv, *(runtime_args or [])],
             "Lambda runtime",
-            Path(logs[RUNTIME]),
-            timeout_s,
             f"{handle.lambda_endpoint_url}/_redline/health",
         )
         health = f"{handle.api_url}/health"

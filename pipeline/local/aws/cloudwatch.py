@@ -189,11 +189,12 @@ class MetricStore:
             for second in [s for s in series.seconds if s < horizon]:
                 del series.seconds[second]
 
-    def put_metric_data(self, request: Mapping[str, Any]) -> None:
+    def put_metric_data(self, request: Mapping[str, Any], as_aws: bool = False) -> None:
+        """PutMetricData; `as_aws` lets the local stack publish AWS/* metrics as AWS does."""
         namespace = request.get("Namespace")
         if not namespace:
             raise missing("Namespace")
-        if namespace.startswith("AWS/"):
+        if namespace.startswith("AWS/") and not as_aws:
             raise invalid("The value AWS/ for parameter Namespace is not valid.")
         data = request.get("MetricData")
         if not data:

@@ -48,6 +48,8 @@ CONTROL_ROUTES = {
     ("GET", "/_redline/health"): "health: 200 when every engine answers, else 503",
     ("POST", "/_redline/reset"): "drop every stream, table, queue, secret, parameter and metric",
     ("GET", "/_redline/config"): "the limits in force and the engines' ports",
+    ("POST", "/_redline/metrics"): "PutMetricData (JSON) for the AWS/* metrics the local "
+    "Lambda runtime publishes as AWS would (AWS/Lambda, AWS/ApiGateway)",
 }
 
 
@@ -224,7 +226,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def _route(self, target: str, path: str, body: bytes) -> Response:
         gateway = self.gateway
         if path.startswith("/_redline/"):
-            return self._control(path)
+            return self._control(path, body)
         if path.startswith(CLOUDWATCH_CBOR_PATH):
             operation = path[len(CLOUDWATCH_CBOR_PATH) :]
             try:
@@ -273,7 +275,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except IndexError:
             return False
 
-    def _control(self, path: str) -> Response:
+    def _control(self, path: str, body: bytes = b"") -> Response:
         gateway = self.gateway
         route = (self.command, path.rstrip("/"))
         if route == ("GET", "/_redline/health"):
@@ -286,6 +288,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return json_response({"ok": True}, "application/json")
         if route == ("GET", "/_redline/config"):
             return json_response(gateway.config(), "application/json")
+        if route == ("POST", "/_redline/metrics"):
+            gateway.metrics.put_metric_data(parse_json(body), as_aws=True)
+            return json_response({"ok": True}, "application/json")
         return json_response(
             {
                 "message": f"no control route {self.command} {path}",

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pipeline import aws_limits as limits
 from pipeline import metrics as metric_names
+from pipeline.api.responses import ROUTES as API_ROUTES
 from pipeline.local.runtime.functions import ACCOUNT_ID, Function, Throttled
 from pipeline.local.runtime.httpserver import KeepAliveHandler, LoopbackServer
 from pipeline.local.runtime.throttle import TokenBucket
@@ -29,13 +30,14 @@ from pipeline.local.runtime.throttle import TokenBucket
 API_NAMESPACE = metric_names.API_GATEWAY[0].namespace
 STAGE = "$default"
 
-# The read API's routes (Terraform declares the same on the HTTP API).
-ROUTE_KEYS = ("GET /events/{event_id}", "GET /events", "GET /health")
+# The read API's routes, as the API declares them (Terraform declares the same).
+ROUTE_KEYS = API_ROUTES
 
 NOT_FOUND = {"message": "Not Found"}
 TOO_MANY_REQUESTS = {"message": "Too Many Requests"}
 INTERNAL_SERVER_ERROR = {"message": "Internal Server Error"}
 SERVICE_UNAVAILABLE = {"message": "Service Unavailable"}
+HOP_BY_HOP_HEADERS = frozenset({"content-length", "connection", "transfer-encoding"})
 TEXT_TYPES = (
     "text/",
     "application/json",
@@ -173,7 +175,8 @@ def map_response(payload_text: str | None) -> tuple[int, list[tuple[str, str]], 
         raise ValueError(f"statusCode {status!r} is not an HTTP status")
     headers: list[tuple[str, str]] = []
     for name, header_value in (value.get("headers") or {}).items():
-        headers.append((str(name), str(header_value)))
+        if str(name).lower() not in HOP_BY_HOP_HEADERS:  # the server sets these itself
+            headers.append((str(name), str(header_value)))
     for cookie in value.get("cookies") or []:
         headers.append(("Set-Cookie", str(cookie)))
     raw_body = value.get("body")

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,8 +50,9 @@ DEFAULT_HANDLERS = {
 SCHEDULE_INTERVAL_S = 60.0
 FORWARDER_TIMEOUT_S = 60
 FORWARDER_MEMORY_MB = 256
-# New Relic settings the forwarder reads, passed through from the user's environment.
-NEW_RELIC_PASSTHROUGH_PREFIX = "NEW_RELIC_"
+# The forwarder's optional settings (monitors/forwarder/settings.py), passed through from the
+# user's environment: the New Relic key or its secret, region or URL, and its run window knobs.
+FORWARDER_PASSTHROUGH_PREFIXES = ("NEW_RELIC_", "FORWARDER_", "FORWARD_AWS_METRICS")
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 
@@ -103,6 +105,35 @@ def make_clients(endpoint_url: str, pool: int = 50) -> Clients:
     )
 
 
+def aws_metrics_sender(endpoint_url: str, put_metric_data):
+    """PutMetricData for our own namespaces; AWS/* goes to the gateway's control route.
+
+    CloudWatch refuses AWS/* namespaces from clients (only AWS publishes there), so the local
+    gateway takes the metrics AWS itself would publish through `POST /_redline/metrics`.
+    """
+    url = f"{endpoint_url.rstrip('/')}/_redline/metrics"
+
+    def send(Namespace: str, MetricData: list[dict[str, Any]]) -> None:  # boto3's names
+        if not Namespace.startswith("AWS/"):
+            put_metric_data(Namespace=Namespace, MetricData=MetricData)
+            return
+        body = json.dumps(
+            {
+                "Namespace": Namespace,
+                "MetricData": [
+                    {**datum, "Timestamp": datum["Timestamp"].timestamp()} for datum in MetricData
+                ],
+            }
+        ).encode("utf-8")
+        request = urllib.request.Request(  # noqa: S310 - the gateway's http URL
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            response.read()
+
+    return send
+
+
 def scheduled_event(rule_name: str) -> dict[str, Any]:
     """The EventBridge scheduled event a rate(1 minute) rule sends."""
     return {
@@ -146,7 +177,9 @@ class LambdaRuntime:
         self.api_id = api_id_for(self.environment)
         self.clients = make_clients(options.aws_endpoint_url)
         self.log_dir = Path(options.log_dir or Path(options.state_dir) / "logs" / "functions")
-        self.publisher = MetricsPublisher(self.clients.cloudwatch.put_metric_data)
+        self.publisher = MetricsPublisher(
+            aws_metrics_sender(options.aws_endpoint_url, self.clients.cloudwatch.put_metric_data)
+        )
         self.registry = FunctionRegistry()
         self.account = AccountConcurrency()
         self.resources: Resources | None = None
@@ -192,7 +225,7 @@ class LambdaRuntime:
             "NEW_RELIC_PAYLOADS_FILE": str(state_dir / "newrelic-payloads.jsonl"),
         }
         forwarder_env.update(
-            {k: v for k, v in os.environ.items() if k.startswith(NEW_RELIC_PASSTHROUGH_PREFIX)}
+            {k: v for k, v in os.environ.items() if k.startswith(FORWARDER_PASSTHROUGH_PREFIXES)}
         )
         return {
             INGEST: FunctionSpec(

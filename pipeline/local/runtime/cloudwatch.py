@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 # PutMetricData takes at most 150 values per datum and 1,000 data per call.
 MAX_VALUES_PER_DATUM = 150
 MAX_DATA_PER_CALL = 1000
+FAILURE_LOG_EVERY = 60
 
 Dimensions = tuple[tuple[str, str], ...]
 
@@ -126,7 +127,12 @@ class MetricsPublisher:
                 self._put(**call)
             except Exception as exc:  # the gateway may be restarting; a lost second is logged
                 self.failures += 1
-                logger.warning("PutMetricData to the local CloudWatch failed: %s", exc)
+                if self.failures % FAILURE_LOG_EVERY == 1:  # not once a second while it is down
+                    logger.warning(
+                        "PutMetricData to the local CloudWatch failed (%d failures so far): %s",
+                        self.failures,
+                        exc,
+                    )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="metrics-publisher", daemon=True)

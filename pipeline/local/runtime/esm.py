@@ -396,6 +396,8 @@ class Slot:
                     if full or waited >= settings.batching_window_s or closing():
                         return self._pop(settings)
                     self.condition.wait(settings.batching_window_s - waited)
+                elif closing():
+                    return []
                 else:
                     self.condition.wait(0.2)
             return []

@@ -383,14 +383,15 @@ class Function:
         finally:
             self._release(environment)
         result.duration_ms = result.duration_ms or (time.perf_counter() - started) * 1000
-        self.stats.invocations += 1
+        with self._lock:
+            self.stats.invocations += 1
+            self.stats.errors += result.failed
         self._metric("Invocations")
         if self._publisher is not None:
             self._publisher.observe(
                 LAMBDA_NAMESPACE, "Duration", self._dimensions, result.duration_ms
             )
         if result.failed:
-            self.stats.errors += 1
             self._metric("Errors")
         return result
 

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +20,9 @@ import pytest
 from botocore.config import Config
 
 from pipeline.config import EnvironmentConfig, load_environment, parse_environment, to_tfvars
+from pipeline.local.aws import GatewayHandle, start_gateway
 from pipeline.local.runtime.app import LambdaRuntime, RuntimeOptions
-from pipeline.local.stack import REPO_ROOT, free_port
+from pipeline.local.stack import free_port
 
 FAULT_HANDLERS = "tests.integration.runtime.fault_handlers"
 START_TIMEOUT_S = 90
@@ -42,66 +39,22 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str, interv
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what} (last: {last!r})")
 
 
-class Gateway:
-    def __init__(self, url: str, process: subprocess.Popen, log: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log = log
-
-    def client(self, service: str, **config: Any):
-        return boto3.client(
-            service,
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(**({"retries": {"total_max_attempts": 1}} | config)),
-        )
-
-
-def start_gateway(tmp_path: Path, *args: str) -> Gateway:
-    port = free_port()
-    log = tmp_path / f"gateway-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.local.aws", "--port", str(port), *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO_ROOT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        if process.poll() is not None:
-            raise AssertionError(f"gateway exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_redline/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    wait_until(healthy, START_TIMEOUT_S, "the gateway's health route")
-    return Gateway(url, process, log)
-
-
-def stop_process_group(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+def client(gateway: GatewayHandle, service: str, **config: Any):
+    """A boto3 client on the gateway, SDK retries off (the tests see every throttle)."""
+    return boto3.client(
+        service,
+        endpoint_url=gateway.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(**({"retries": {"total_max_attempts": 1}} | config)),
+    )
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory) -> Iterator[Gateway]:
-    started = start_gateway(tmp_path_factory.mktemp("gateway"))
-    yield started
-    stop_process_group(started.process)
+def gateway(tmp_path_factory) -> Iterator[GatewayHandle]:
+    with start_gateway(port=0, state_dir=tmp_path_factory.mktemp("gateway")) as handle:
+        yield handle
 
 
 def environment(tmp_path: Path, overrides: dict[str, Any] | None = None) -> EnvironmentConfig:
@@ -129,12 +82,12 @@ def environment(tmp_path: Path, overrides: dict[str, Any] | None = None) -> Envi
 
 @contextlib.contextmanager
 def running_runtime(
-    gateway: Gateway, config: EnvironmentConfig, tmp_path: Path, **options: Any
+    gateway: GatewayHandle, config: EnvironmentConfig, tmp_path: Path, **options: Any
 ) -> Iterator[LambdaRuntime]:
     runtime = LambdaRuntime(
         RuntimeOptions(
             config=config,
-            aws_endpoint_url=gateway.url,
+            aws_endpoint_url=gateway.endpoint_url,
             api_port=free_port(),
             lambda_port=free_port(),
             state_dir=tmp_path / "state",
@@ -215,8 +168,6 @@ def drain_queue(sqs, url: str) -> list[dict[str, Any]]:
 def metric_sum(
     cloudwatch, namespace: str, name: str, dimensions: dict[str, str], since: float
 ) -> float:
-    from datetime import UTC, datetime
-
     response = cloudwatch.get_metric_data(
         MetricDataQueries=[
             {

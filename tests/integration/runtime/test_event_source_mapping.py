@@ -7,8 +7,10 @@ import time
 
 import pytest
 
+from pipeline.local.aws import start_gateway
 from tests.integration.runtime.conftest import (
     FAULT_HANDLERS,
+    client,
     drain_queue,
     environment,
     event,
@@ -41,7 +43,7 @@ def test_handler_raising_on_one_record_with_bisect_retries_only_it(gateway, tmp_
             }
         },
     )
-    kinesis, dynamodb, sqs = (gateway.client(s) for s in ("kinesis", "dynamodb", "sqs"))
+    kinesis, dynamodb, sqs = (client(gateway, s) for s in ("kinesis", "dynamodb", "sqs"))
     events = [event(f"good-{i}") for i in range(40)]
     bad = event("bad-one", fault="raise")
     events.insert(21, bad)
@@ -104,7 +106,7 @@ def test_reserved_concurrency_one_with_parallelization_four_throttles_and_loses_
         },
     )
     kinesis, dynamodb, cloudwatch = (
-        gateway.client(s) for s in ("kinesis", "dynamodb", "cloudwatch")
+        client(gateway, s) for s in ("kinesis", "dynamodb", "cloudwatch")
     )
     events = [event(f"e-{i}") for i in range(200)]
     started = time.time()
@@ -143,14 +145,15 @@ def test_reserved_concurrency_one_with_parallelization_four_throttles_and_loses_
         assert order == sorted(order), f"records of key {key} were stored out of order"
 
 
-INGEST_HANDLER = f"{FAULT_HANDLERS}.kinesis_handler"
+# The deployed consumer: dead-lettering and backing off on a throttled table are its job.
+INGEST_HANDLER = "pipeline.ingest.handler.lambda_handler"
 
 
 def test_a_poison_record_is_dead_lettered_and_the_shard_keeps_moving(gateway, tmp_path):
     config = environment(
         tmp_path, {"ingest": {"batch_size": 50, "maximum_batching_window_seconds": 1}}
     )
-    kinesis, dynamodb, sqs = (gateway.client(s) for s in ("kinesis", "dynamodb", "sqs"))
+    kinesis, dynamodb, sqs = (client(gateway, s) for s in ("kinesis", "dynamodb", "sqs"))
     good = [event(f"p-{i}") for i in range(30)]
     with running_runtime(gateway, config, tmp_path, handlers={"ingest": INGEST_HANDLER}) as rt:
         sequences = put_events(kinesis, config.stream.name, [*good[:15]], key=lambda e: "one")
@@ -172,25 +175,25 @@ def test_a_poison_record_is_dead_lettered_and_the_shard_keeps_moving(gateway, tm
         )
         stats = rt.mapping.stats()["shardId-000000000000"]
         on_failure = drain_queue(sqs, rt.resources.on_failure_queue_url)
+        stream_arn = rt.resources.stream_arn
     assert sorted(i["event_id"] for i in items) == sorted(e["event_id"] for e in good)
     assert len(dead) == 1
     body = json.loads(dead[0]["Body"])
     assert body["sequence_number"] == poison_sequence
     assert body["data"] == "e3RoaXMgaXMgbm90IGpzb24="  # the record's original base64
+    assert body["reason"] == "not_json"
+    assert body["shard_id"] == "shardId-000000000000"
+    assert body["partition_key"] == "one"
+    assert body["event_source_arn"] == stream_arn
     assert stats["records_succeeded"] == 31 and stats["retries"] == 0
     assert on_failure == []
 
 
 @pytest.fixture(scope="module")
 def tight_gateway(tmp_path_factory):
-    from tests.integration.runtime.conftest import start_gateway, stop_process_group
-
-    started = start_gateway(tmp_path_factory.mktemp("tight"), *TIGHT_BURST_ARGS)
-    yield started
-    stop_process_group(started.process)
-
-
-TIGHT_BURST_ARGS = ("--dynamodb-burst-seconds", "1")
+    """A gateway whose DynamoDB burst is 1 s, so a small table throttles within the test."""
+    with start_gateway(port=0, burst_seconds=1, state_dir=tmp_path_factory.mktemp("tight")) as gw:
+        yield gw
 
 
 def test_table_throttling_during_a_burst_backs_off_and_loses_nothing(tight_gateway, tmp_path):
@@ -203,7 +206,7 @@ def test_table_throttling_during_a_burst_backs_off_and_loses_nothing(tight_gatew
     )
     gateway = tight_gateway
     kinesis, dynamodb, sqs, cloudwatch = (
-        gateway.client(s) for s in ("kinesis", "dynamodb", "sqs", "cloudwatch")
+        client(gateway, s) for s in ("kinesis", "dynamodb", "sqs", "cloudwatch")
     )
     burst = [event(f"b-{i}") for i in range(150)]
     started = time.time()

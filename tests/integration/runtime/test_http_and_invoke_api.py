@@ -14,6 +14,7 @@ from botocore.config import Config
 
 from tests.integration.runtime.conftest import (
     FAULT_HANDLERS,
+    client,
     environment,
     metric_sum,
     running_runtime,
@@ -78,7 +79,7 @@ def test_http_api_routes_throttles_and_keeps_connections_alive(gateway, tmp_path
     assert [a[0] for a in answers[4:]] == [200, 200, 429]
     assert answers[6][1] == {"message": "Too Many Requests"}
     assert all(a[2] for a in answers)
-    cloudwatch = gateway.client("cloudwatch")
+    cloudwatch = client(gateway, "cloudwatch")
     dims = {"ApiId": runtime.api_id}
     assert metric_sum(cloudwatch, "AWS/ApiGateway", "Count", dims, started) == 8
     assert metric_sum(cloudwatch, "AWS/ApiGateway", "4xx", dims, started) == 4

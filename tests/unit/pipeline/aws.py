@@ -92,6 +92,16 @@ def make_fake_aws() -> FakeAws:
     return FakeAws(dynamodb=dynamodb, sqs=sqs, queue_url=queue_url)
 
 
+def cold_start_error(module_name: str, monkeypatch: pytest.MonkeyPatch, missing: str) -> str:
+    """The message a cold start gives when the environment variable `missing` is not set."""
+    from pipeline.handler_env import HandlerEnvironmentError
+
+    monkeypatch.delenv(missing)
+    with pytest.raises(HandlerEnvironmentError) as error:
+        fresh_import(module_name)
+    return str(error.value)
+
+
 def fresh_import(module_name: str) -> ModuleType:
     """Import a handler module as a cold start would (module-level setup runs again)."""
     sys.modules.pop(module_name, None)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 from aws_lambda_powertools.utilities.batch import process_partial_response
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from pipeline import metrics as names
 from pipeline.ingest.processor import IngestProcessor
@@ -52,8 +52,8 @@ class ScriptedDynamoDB:
     """Answers BatchWriteItem from a script, then passes calls to the real (moto) client.
 
     Steps: "pass", "half" (first half written, the rest UnprocessedItems), "none" (everything
-    UnprocessedItems), "throttle" (ProvisionedThroughputExceededException), "missing"
-    (ResourceNotFoundException)."""
+    UnprocessedItems), "throttle" (ProvisionedThroughputExceededException), "unreachable"
+    (connection refused), "missing" (ResourceNotFoundException)."""
 
     def __init__(self, real, script: list[str], then: str = "pass", clock: FakeTime | None = None):
         self.real = real
@@ -72,6 +72,8 @@ class ScriptedDynamoDB:
         step = self.script.pop(0) if self.script else self.then
         if step == "throttle":
             raise throttled()
+        if step == "unreachable":
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:4566")
         if step == "missing":
             raise ClientError(
                 {
@@ -158,7 +160,7 @@ def test_throttled_writes_that_succeed_on_retry_store_everything(aws):
         assert 0 <= slept <= min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**round_number)
 
 
-@pytest.mark.parametrize("failure", ["none", "throttle"])
+@pytest.mark.parametrize("failure", ["none", "throttle", "unreachable"])
 def test_writes_that_never_succeed_are_batch_item_failures_within_the_budget(aws, failure):
     fake_time = FakeTime()
     dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then=failure, clock=fake_time)
