@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,6 +40,7 @@ INVOCATIONS = _M("Invocations", _LAMBDA).name
 DURATION = _M("Duration", _LAMBDA).name
 LAMBDA_ITERATOR_AGE = _M("IteratorAge", _LAMBDA).name
 RECORDS_STORED = m.RECORDS_STORED.name
+API_RESOURCES = ("API rate limit", "Lambda API concurrency")
 
 
 @dataclass
@@ -101,7 +102,7 @@ class Workload:
     api_duration_source: str
     hot_key_share: float
     key_strategy: str
-    notes: list[str] = field(default_factory=list)
+    api_concurrency_per_rps: float = 0.0  # measured peak in flight per request/s (0: none)
 
 
 @dataclass
@@ -132,7 +133,10 @@ def _per_second(run: Run, types: tuple[str, ...], start: float) -> PerSecond | N
     if not pick.any():
         return None
     stamps = t.numbers["timestamp"][pick].astype(np.int64)
-    seconds, inverse = np.unique(stamps, return_inverse=True)
+    # every second from the first to the last: a second without a row sent nothing
+    first = int(stamps.min())
+    seconds = np.arange(first, int(stamps.max()) + 1)
+    inverse = stamps - first
 
     def total(column: str) -> np.ndarray:
         out = np.zeros(seconds.size)
@@ -171,8 +175,22 @@ def _series_sum(series: Series | None) -> float:
     return float(np.nansum(series.values)) if series is not None else 0.0
 
 
+def _dense(series: Series) -> Series:
+    """The series on every period from its first to its last: a period CloudWatch left out
+    had no data points, which for counts and concurrency means 0 (not a line drawn across)."""
+    if series.timestamps.size < 2:
+        return series
+    period = series.period_s or 1.0
+    first = series.timestamps[0]
+    slots = np.round((series.timestamps - first) / period).astype(np.int64)
+    values = np.zeros(int(slots[-1]) + 1)
+    values[slots] = series.values
+    return Series(first + np.arange(values.size) * period, values, period)
+
+
 def _rate_series(series: Series, start: float) -> tuple[np.ndarray, np.ndarray]:
     """A Sum per period as a per-second rate, at the start of each period."""
+    series = _dense(series)
     return series.timestamps - start, series.values / series.period_s
 
 
@@ -186,7 +204,8 @@ def utilization(run: Run, start: float, ingest: PerSecond | None, api: PerSecond
         if records is not None:
             t, rate = _rate_series(records, start)
             share = rate / (shards * limits.KINESIS_SHARD_WRITE_RECORDS_PER_S)
-            if volume is not None and volume.values.size == records.values.size:
+            volume = _dense(volume) if volume is not None else None
+            if volume is not None and volume.values.size == share.size:
                 share = np.maximum(
                     share,
                     volume.values
@@ -224,9 +243,20 @@ def utilization(run: Run, start: float, ingest: PerSecond | None, api: PerSecond
         ingest_cap = min(ingest_cap, env.ingest.reserved_concurrency)
     concurrent = run.metric(_LAMBDA, CONCURRENT, "Maximum", _function_dimension(run, "ingest"))
     if concurrent is not None and ingest_cap > 0:
+        concurrent = _dense(concurrent)
         result["Lambda ingest concurrency"] = (
             concurrent.timestamps - start,
             concurrent.values / ingest_cap,
+        )
+    api_concurrent = run.metric(_LAMBDA, CONCURRENT, "Maximum", _function_dimension(run, "api"))
+    api_cap = env.api.reserved_concurrency
+    if api_cap < 0:
+        api_cap = limits.LAMBDA_ACCOUNT_CONCURRENCY
+    if api_concurrent is not None and api_cap > 0:
+        api_concurrent = _dense(api_concurrent)
+        result["Lambda API concurrency"] = (
+            api_concurrent.timestamps - start,
+            api_concurrent.values / api_cap,
         )
     if api is not None and api.total_offered > 0:
         result["API rate limit"] = (api.elapsed, api.offered / env.api.throttling_rate_limit)
@@ -279,14 +309,21 @@ def find_bottleneck(
     workload_hot_share: float,
 ) -> Bottleneck | None:
     """The resource that throttled first, in time (a tie goes to the one nearest the producer)."""
-    ingest_fn = _function_dimension(run, "ingest")
+    ingest_fn, api_fn = _function_dimension(run, "ingest"), _function_dimension(run, "api")
     candidates: list[tuple[float, int, str, str, float, str | None]] = []
     signals = (
         ("Kinesis shard writes", _KINESIS, WRITE_EXCEEDED, None, "Kinesis shard writes"),
         ("Kinesis shard writes", _KINESIS, THROTTLED_RECORDS, None, "Kinesis shard writes"),
-        ("Lambda ingest concurrency", _LAMBDA, LAMBDA_THROTTLES, ingest_fn, None),
+        (
+            "Lambda ingest concurrency",
+            _LAMBDA,
+            LAMBDA_THROTTLES,
+            ingest_fn,
+            "Lambda ingest concurrency",
+        ),
         ("DynamoDB table writes", _DYNAMODB, WRITE_THROTTLES, None, "DynamoDB table WCU"),
         ("DynamoDB table reads", _DYNAMODB, READ_THROTTLES, None, "DynamoDB table RCU"),
+        ("Lambda API concurrency", _LAMBDA, LAMBDA_THROTTLES, api_fn, "Lambda API concurrency"),
     )
     seen: set[str] = set()
     for order, (resource, namespace, metric, dimension, util_label) in enumerate(signals):
@@ -322,12 +359,12 @@ def find_bottleneck(
         return None
     first_at, _order, resource, metric, total, util_label = min(candidates)
     elapsed = first_at - start
-    family = api if resource == "API rate limit" else ingest
+    family = api if resource in API_RESOURCES else ingest
     rate = _rate_at(family, start, first_at)
     used = _utilization_at(utilization_series, util_label, elapsed) if util_label else None
     parts = [f"{metric}: {total:,.0f} in the run, first at {iso(first_at)} (+{elapsed:.0f} s)"]
     if rate is not None:
-        unit = "requests/s" if resource == "API rate limit" else "records/s"
+        unit = "requests/s" if resource in API_RESOURCES else "records/s"
         parts.append(f"offered {rate:,.0f} {unit} then")
     if used is not None:
         parts.append(f"{util_label} at {used:.0%} of its limit")
@@ -361,9 +398,16 @@ def _mean_over(series: Series | None) -> float | None:
     return float(finite.mean()) if finite.size else None
 
 
+def _concurrency_per_rps(run: Run, dimension: str, rate: float) -> float:
+    """Peak concurrent executions per request/s (a floor when the function was throttled)."""
+    series = run.metric(_LAMBDA, CONCURRENT, "Maximum", dimension)
+    if series is None or rate <= 0 or not np.isfinite(series.values).any():
+        return 0.0
+    return float(np.nanmax(series.values)) / rate
+
+
 def workload(run: Run, ingest: PerSecond | None, api: PerSecond | None) -> Workload:
     options = run.info.get("options") or {}
-    notes: list[str] = []
     offered = ingest.total_offered if ingest else 0.0
     if ingest is not None and offered > 0 and np.nansum(ingest.offered_bytes) > 0:
         record_bytes = float(np.nansum(ingest.offered_bytes)) / offered
@@ -437,7 +481,7 @@ def workload(run: Run, ingest: PerSecond | None, api: PerSecond | None) -> Workl
         api_duration_source=api_source,
         hot_key_share=hot,
         key_strategy=str(options.get("key_strategy", "uniform")),
-        notes=notes,
+        api_concurrency_per_rps=_concurrency_per_rps(run, api_fn, read_rate),
     )
 
 

@@ -26,6 +26,7 @@ from reports.reader import Run, RunFolderError, read_run
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_TARGET_RATE = 10_000_000.0
+ERROR_SHARE_WORTH_A_LINE = 0.01
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def check_options(options: BuildOptions) -> None:
 def _templates() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -91,6 +92,17 @@ def _lost(run: Run) -> int | None:
     return int(lost) if isinstance(lost, int | float) else None
 
 
+def _bottleneck(run: Run, a: analyses.Analysis) -> dict[str, Any] | None:
+    """The first throttle found in the folder; else what the load test named (a consumer
+    falling behind, the load generator...), which only it could judge while running."""
+    if a.bottleneck is not None:
+        return a.bottleneck.to_dict()
+    theirs = (run.summary or {}).get("bottleneck")
+    if isinstance(theirs, dict) and theirs.get("resource") and theirs.get("evidence"):
+        return theirs
+    return None
+
+
 def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
     gates, passed = _gates(run)
     lost = _lost(run)
@@ -103,10 +115,22 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
         headline = (
             f"Carried every rate offered, up to {a.knee.rate:,.0f} {unit}: the knee is higher"
         )
+    bottleneck = _bottleneck(run, a)
     if a.bottleneck:
         headline += f"; {a.bottleneck.resource} throttled first."
+    elif bottleneck:
+        headline += f"; nothing throttled, the limit was the {bottleneck['resource']}."
     else:
         headline += "; nothing throttled."
+    failures = []
+    for family, what in ((a.ingest, "records"), (a.api, "API requests")):
+        if family is not None and family.total_offered > 0:
+            share = float(family.errors.sum()) / family.total_offered
+            if share >= ERROR_SHARE_WORTH_A_LINE:
+                failures.append(f"{share:.1%} of the {what} failed")
+    if failures:
+        text = "; ".join(failures)
+        headline += " " + text[0].upper() + text[1:] + "."
     status = "pass"
     if passed is False or (lost is not None and lost > 0):
         status = "fail"
@@ -120,7 +144,7 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
         "lost": lost,
         "unit": unit,
         "knee": a.knee,
-        "bottleneck": a.bottleneck,
+        "bottleneck": bottleneck,
         "error": (run.summary or {}).get("error"),
         "generator_limited": bool((run.summary or {}).get("generator_limited"))
         or any(s.get("generator_limited") for s in run.steps),
@@ -199,7 +223,14 @@ def _summary(
     base = dict(run.summary or {})
     gates, passed = _gates(run)
     first_failed = a.knee.first_failed
-    bottleneck = a.bottleneck.to_dict() if a.bottleneck else base.get("bottleneck")
+    bottleneck = _bottleneck(run, a)
+    theirs = base.get("bottleneck")
+    if (
+        isinstance(theirs, dict)
+        and bottleneck is not None
+        and str(theirs.get("resource", "")).lower() != str(bottleneck["resource"]).lower()
+    ):
+        base["loadtest_bottleneck"] = theirs  # kept: the load test judged it while running
     base.update(
         {
             "knee_rps": a.knee.rate,
@@ -275,11 +306,13 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
         if rate > 0
     ]
     chosen = _chosen(rows, options)
-    before = run.environment.model_dump(mode="json")
-    recommended, changes = sizings.recommend(run.environment, chosen, options.keep_modes)
+    before = run.info["environment"]
+    recommended, changes = sizings.recommend(
+        run.environment, chosen, options.keep_modes, as_used=run.info["environment"]
+    )
     env_name = str(run.info.get("environment_name") or run.environment.environment)
     diff = sizings.tfvars_diff(before, recommended, f"{env_name}.tfvars.json")
-    charts = chart_module.all_charts(a)
+    charts = chart_module.all_charts(a, options.utilization)
     context = {
         "run": run,
         "a": a,

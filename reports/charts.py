@@ -21,6 +21,7 @@ PALETTE = {
     "offered": "#4C72B0",
     "accepted": "#55A868",
     "throttled": "#C44E52",
+    "errors": "#DD8452",
     "target": "#8C8C8C",
     "p50": "#4C72B0",
     "p95": "#DD8452",
@@ -32,9 +33,10 @@ LIMIT_COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860"
 WIDTH, HEIGHT, DPI = 9.0, 3.6, 110
 
 
-def _legend(ax) -> None:
-    """Below the plot, so it never hides a line."""
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=6, fontsize=8.5)
+def _legend(ax, offset: float = -0.2) -> None:
+    """Below the plot, so it never hides a line; at most 4 entries a row."""
+    entries = len(ax.get_legend_handles_labels()[0])
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, offset), ncol=min(entries, 4), fontsize=8.5)
 
 
 plt.rcParams.update(
@@ -94,22 +96,20 @@ def _render(fig, name: str, title: str, caption: str) -> Chart:
     return Chart(name, title, caption, png.getvalue(), text)
 
 
-def throughput(a: Analysis) -> Chart:
-    family = a.primary
-    unit = "records/s" if a.ingest is not None else "requests/s"
-    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
-    scale = _time_axis(ax, float(family.elapsed.max()))
+def _load_panel(ax, family, unit: str, scale: float, knee: float | None, title: str) -> None:
     x = family.elapsed / scale
     ax.plot(x, family.target, color=PALETTE["target"], lw=1, ls="--", label="target")
-    ax.plot(x, family.offered, color=PALETTE["offered"], lw=1.3, label="offered")
+    ax.plot(x, family.offered, color=PALETTE["offered"], lw=3, alpha=0.45, label="offered")
     ax.plot(x, family.accepted, color=PALETTE["accepted"], lw=1.3, label="accepted")
     ax.fill_between(x, 0, family.throttled, color=PALETTE["throttled"], alpha=0.35, lw=0)
     ax.plot(x, family.throttled, color=PALETTE["throttled"], lw=1, label="throttled")
-    if a.knee.rate:
-        ax.axhline(a.knee.rate, color=PALETTE["knee"], lw=0.8, ls=":")
+    if np.nansum(family.errors) > 0:
+        ax.plot(x, family.errors, color=PALETTE["errors"], lw=1, ls="-.", label="errors")
+    if knee:
+        ax.axhline(knee, color=PALETTE["knee"], lw=0.8, ls=":")
         ax.annotate(
-            f"knee {a.knee.rate:,.0f}",
-            (x.min(), a.knee.rate),
+            f"knee {knee:,.0f}",
+            (x.min(), knee),
             xytext=(4, 3),
             textcoords="offset points",
             fontsize=8,
@@ -118,8 +118,25 @@ def throughput(a: Analysis) -> Chart:
     ax.set_ylabel(unit)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_ylim(bottom=0)
-    _legend(ax)
-    ax.set_title(f"Offered, accepted and throttled {unit}")
+    ax.set_title(title)
+
+
+def throughput(a: Analysis) -> Chart:
+    """Ingest records/s; API requests/s in a second panel when the run read too."""
+    panels = [(f, u) for f, u in ((a.ingest, "records/s"), (a.api, "requests/s")) if f is not None]
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(WIDTH, HEIGHT * (1 if len(panels) == 1 else 1.7)), sharex=True
+    )
+    axes = list(np.atleast_1d(axes))
+    elapsed_max = max(float(f.elapsed.max()) for f, _ in panels)
+    scale = 60.0 if elapsed_max > 900 else 1.0
+    for ax, (family, unit) in zip(axes, panels, strict=True):
+        knee = a.knee.rate if family is a.primary else None
+        what = "records" if unit == "records/s" else "API requests"
+        _load_panel(ax, family, unit, scale, knee, f"Offered, accepted and throttled {what}")
+    _time_axis(axes[-1], elapsed_max)
+    _legend(axes[-1], -0.2 if len(axes) == 1 else -0.3)
+    unit = panels[0][1]
     return _render(
         fig,
         "throughput",
@@ -156,12 +173,15 @@ def latency(a: Analysis) -> Chart:
             ax.plot([], [], marker="o", ls="", color=PALETTE[key], label=key)
     if a.knee.rate:
         ax.axvline(a.knee.rate, color=PALETTE["knee"], lw=1, ls="--")
+        left, right = ax.get_xlim()
+        on_the_right = a.knee.rate > left + 0.75 * (right - left)
         ax.annotate(
             f"knee {a.knee.rate:,.0f} {unit}",
             (a.knee.rate, 0),
             xycoords=("data", "axes fraction"),
-            xytext=(4, 4),
+            xytext=(-4 if on_the_right else 4, 4),
             textcoords="offset points",
+            ha="right" if on_the_right else "left",
             fontsize=8,
         )
     values = [
@@ -191,32 +211,26 @@ def latency(a: Analysis) -> Chart:
     )
 
 
-def utilization(a: Analysis) -> Chart:
+def utilization(a: Analysis, target: float = 0.7) -> Chart:
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
     elapsed_max = max((float(t.max()) for t, _ in a.utilization.values() if t.size), default=1.0)
     scale = _time_axis(ax, elapsed_max)
     for color, (label, (t, share)) in zip(LIMIT_COLORS, a.utilization.items(), strict=False):
         ax.plot(t / scale, share, lw=1.2, color=color, label=label)
-    ax.axhline(1.0, color=PALETTE["throttled"], lw=1, ls="--")
-    ax.axhline(0.7, color=PALETTE["target"], lw=0.8, ls=":")
-    ax.annotate(
-        "limit",
-        (0, 1.0),
-        xycoords=("axes fraction", "data"),
-        xytext=(2, 2),
-        textcoords="offset points",
-        fontsize=8,
-        color=PALETTE["throttled"],
-    )
-    ax.annotate(
-        "70% target",
-        (0, 0.7),
-        xycoords=("axes fraction", "data"),
-        xytext=(2, 2),
-        textcoords="offset points",
-        fontsize=8,
-        color=PALETTE["target"],
-    )
+    for level, text, color, style in (
+        (1.0, "limit", PALETTE["throttled"], "--"),
+        (target, f"{target:.0%} target", PALETTE["target"], ":"),
+    ):
+        ax.axhline(level, color=color, lw=1, ls=style)
+        ax.annotate(
+            text,
+            (0, level),
+            xycoords=("axes fraction", "data"),
+            xytext=(2, 2),
+            textcoords="offset points",
+            fontsize=8,
+            color=color,
+        )
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(
         0,
@@ -281,5 +295,5 @@ def iterator_age(a: Analysis) -> Chart:
     )
 
 
-def all_charts(a: Analysis) -> list[Chart]:
-    return [throughput(a), latency(a), utilization(a), iterator_age(a)]
+def all_charts(a: Analysis, utilization_target: float = 0.7) -> list[Chart]:
+    return [throughput(a), latency(a), utilization(a, utilization_target), iterator_age(a)]

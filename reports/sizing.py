@@ -20,6 +20,7 @@ DEFAULT_UTILIZATION = 0.70
 GROWTH_MULTIPLIERS = (1, 2, 5, 10)
 DEFAULT_CHOSEN_MULTIPLIER = 2
 STREAM_CONSUMERS = 1  # the ingest Lambda's poller is the stream's only reader
+MAX_WCU, MAX_RCU = limits.DYNAMODB_MAX_TABLE_WCU, limits.DYNAMODB_MAX_TABLE_RCU
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,13 @@ class Sizing:
     ingest_concurrency: int
     api_concurrency: int
     api_rate_limit: int
+    utilization: float
     choices: tuple[Choice, ...]
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def api_reserved_concurrency(self) -> int:
+        return math.ceil(round(self.api_concurrency / self.utilization, 9))
 
     @property
     def cheapest_total(self) -> float:
@@ -92,7 +98,10 @@ def size(
         per_shard, workload.ingest_ms_per_record, env.ingest.parallelization_factor
     )
     ingest_concurrency = model.stream_concurrency(shards, pf)
-    api_conc = model.api_concurrency(reads_per_s, workload.api_ms)
+    api_conc = max(
+        model.api_concurrency(reads_per_s, workload.api_ms),
+        math.ceil(round(reads_per_s * workload.api_concurrency_per_rps, 9)),
+    )
     api_rate = max(int(env.api.throttling_rate_limit), math.ceil(reads_per_s / utilization))
     api_rate = min(api_rate, limits.APIGW_ACCOUNT_RATE)
 
@@ -167,6 +176,7 @@ def size(
         ingest_concurrency=ingest_concurrency,
         api_concurrency=api_conc,
         api_rate_limit=api_rate,
+        utilization=utilization,
         choices=tuple(choices),
     )
     sizing.warnings = _warnings(sizing, workload)
@@ -230,26 +240,51 @@ def targets(knee_rps: float, target_rate: float | None) -> list[tuple[str, float
     return rows
 
 
+def _set(data: dict[str, Any], path: str, value: Any, why: list[str], reason: str) -> None:
+    """Set a dotted field of the environment file; note the change when it is one."""
+    *parents, leaf = path.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    old = node.get(leaf)
+    node[leaf] = value
+    if old != value:
+        direction = ""
+        if isinstance(old, int | float) and isinstance(value, int | float):
+            direction = " (lower: more than the target needs)" if value < old else ""
+        why.append(f"{path} {old} -> {value}: {reason}{direction}")
+
+
 def recommend(
-    env: EnvironmentConfig, sizing: Sizing, keep_modes: bool = False
+    env: EnvironmentConfig,
+    sizing: Sizing,
+    keep_modes: bool = False,
+    as_used: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The environment file that carries the sizing, and why each change was made."""
-    data = copy.deepcopy(env.model_dump(mode="json"))
+    """The environment file that carries the sizing, and why each change was made.
+
+    Starts from the file as the run used it (`as_used`, run.json's `environment`), so the diff
+    shows only what the target changes; the result must validate as an environment file.
+    """
+    data = copy.deepcopy(as_used if as_used is not None else env.model_dump(mode="json"))
     why: list[str] = []
     kinesis, dynamodb = sizing.choice("Kinesis"), sizing.choice("DynamoDB")
-    stream_mode = env.stream.mode
-    if not keep_modes:
-        stream_mode = (
-            StreamMode.ON_DEMAND if kinesis.cheaper.name == "on-demand" else StreamMode.PROVISIONED
+    if sizing.records_per_s > 0:  # a read-only run says nothing about the write side
+        stream_mode = env.stream.mode
+        if not keep_modes:
+            stream_mode = (
+                StreamMode.ON_DEMAND
+                if kinesis.cheaper.name == "on-demand"
+                else StreamMode.PROVISIONED
+            )
+        _set(data, "stream.mode", stream_mode.value, why, "the cheaper option for the target")
+        _set(
+            data,
+            "stream.shard_count",
+            min(sizing.shards, limits.KINESIS_MAX_SHARDS_PER_STREAM),
+            why,
+            f"{sizing.records_per_s:,.0f} records/s ({sizing.shards_at_limit} shard(s) at 100%)",
         )
-    data["stream"]["mode"] = stream_mode.value
-    data["stream"]["shard_count"] = min(sizing.shards, limits.KINESIS_MAX_SHARDS_PER_STREAM)
-    if stream_mode != env.stream.mode:
-        why.append(f"stream.mode {env.stream.mode.value} -> {stream_mode.value}: cheaper")
-    why.append(
-        f"stream.shard_count {env.stream.shard_count} -> {data['stream']['shard_count']}:"
-        f" {sizing.records_per_s:,.0f} records/s at {sizing.shards_at_limit} shard(s) at the limit"
-    )
     billing = env.table.billing_mode
     if not keep_modes:
         billing = (
@@ -257,52 +292,77 @@ def recommend(
             if dynamodb.cheaper.name == "on-demand"
             else BillingMode.PROVISIONED
         )
-    table = data["table"]
-    table["billing_mode"] = billing.value
-    if billing != env.table.billing_mode:
-        why.append(f"table.billing_mode {env.table.billing_mode.value} -> {billing.value}: cheaper")
-    table["write_capacity"] = min(sizing.table_wcu, limits.DYNAMODB_MAX_TABLE_WCU)
-    table["read_capacity"] = min(sizing.table_rcu, limits.DYNAMODB_MAX_TABLE_RCU)
-    table["type_index"]["write_capacity"] = min(sizing.index_wcu, limits.DYNAMODB_MAX_TABLE_WCU)
-    table["type_index"]["read_capacity"] = min(sizing.index_rcu, limits.DYNAMODB_MAX_TABLE_RCU)
-    autoscaling = table["autoscaling"]
-    autoscaling["max_write_capacity"] = max(
-        autoscaling["max_write_capacity"], min(sizing.table_wcu * 2, limits.DYNAMODB_MAX_TABLE_WCU)
-    )
-    autoscaling["max_read_capacity"] = max(
-        autoscaling["max_read_capacity"], min(sizing.table_rcu * 2, limits.DYNAMODB_MAX_TABLE_RCU)
-    )
-    why.append(
-        f"table WCU {env.table.write_capacity} -> {table['write_capacity']}, GSI WCU"
-        f" {env.table.type_index.write_capacity} -> {table['type_index']['write_capacity']}"
-        " (each base write also writes the GSI)"
-    )
-    ingest = data["ingest"]
-    ingest["parallelization_factor"] = sizing.parallelization_factor
-    if env.ingest.reserved_concurrency >= 0:
-        ingest["reserved_concurrency"] = min(
-            max(env.ingest.reserved_concurrency, sizing.ingest_concurrency),
-            limits.LAMBDA_ACCOUNT_CONCURRENCY,
-        )
-        if ingest["reserved_concurrency"] != env.ingest.reserved_concurrency:
-            why.append(
-                f"ingest.reserved_concurrency {env.ingest.reserved_concurrency} ->"
-                f" {ingest['reserved_concurrency']}: shards x parallelization factor"
+    _set(data, "table.billing_mode", billing.value, why, "the cheaper option for the target")
+    writes = "each base-table write also writes the GSI"
+    if sizing.records_per_s > 0:
+        _set(data, "table.write_capacity", min(sizing.table_wcu, MAX_WCU), why, "table writes")
+        _set(data, "table.type_index.write_capacity", min(sizing.index_wcu, MAX_WCU), why, writes)
+    if sizing.reads_per_s > 0:
+        _set(data, "table.read_capacity", min(sizing.table_rcu, MAX_RCU), why, "API GetItem")
+        _set(data, "table.type_index.read_capacity", min(sizing.index_rcu, MAX_RCU), why, "queries")
+    autoscaling = data["table"].get("autoscaling")
+    if autoscaling is not None and env.table.autoscaling.enabled:
+        for field_name, units, cap in (
+            ("max_write_capacity", sizing.table_wcu, MAX_WCU),
+            ("max_read_capacity", sizing.table_rcu, MAX_RCU),
+        ):
+            current = autoscaling.get(field_name, getattr(env.table.autoscaling, field_name))
+            _set(
+                data,
+                f"table.autoscaling.{field_name}",
+                max(current, min(units * 2, cap)),
+                why,
+                "room for autoscaling above the provisioned units",
             )
-    api = data["api"]
-    if env.api.reserved_concurrency >= 0 and sizing.reads_per_s > 0:
-        api["reserved_concurrency"] = min(
-            max(
-                env.api.reserved_concurrency,
-                math.ceil(sizing.api_concurrency / DEFAULT_UTILIZATION),
-            ),
-            limits.LAMBDA_ACCOUNT_CONCURRENCY,
+    if sizing.records_per_s > 0:
+        _set(
+            data,
+            "ingest.parallelization_factor",
+            sizing.parallelization_factor,
+            why,
+            "concurrent batches a shard needs at the measured handler time",
         )
-    api["throttling_rate_limit"] = sizing.api_rate_limit
-    api["throttling_burst_limit"] = min(
-        max(env.api.throttling_burst_limit, sizing.api_rate_limit // 2),
-        limits.APIGW_ACCOUNT_BURST,
-    )
+        if env.ingest.reserved_concurrency >= 0:
+            _set(
+                data,
+                "ingest.reserved_concurrency",
+                min(
+                    max(env.ingest.reserved_concurrency, sizing.ingest_concurrency),
+                    limits.LAMBDA_ACCOUNT_CONCURRENCY,
+                ),
+                why,
+                "shards x parallelization factor",
+            )
+    if sizing.reads_per_s > 0:
+        if env.api.reserved_concurrency >= 0:
+            _set(
+                data,
+                "api.reserved_concurrency",
+                min(
+                    max(env.api.reserved_concurrency, sizing.api_reserved_concurrency),
+                    limits.LAMBDA_ACCOUNT_CONCURRENCY,
+                ),
+                why,
+                f"{sizing.api_concurrency} in flight at {sizing.reads_per_s:,.0f} requests/s",
+            )
+        if sizing.api_rate_limit > env.api.throttling_rate_limit:
+            _set(
+                data,
+                "api.throttling_rate_limit",
+                float(sizing.api_rate_limit),
+                why,
+                "the route's rate limit above the target's requests/s",
+            )
+            _set(
+                data,
+                "api.throttling_burst_limit",
+                min(
+                    max(env.api.throttling_burst_limit, sizing.api_rate_limit // 2),
+                    limits.APIGW_ACCOUNT_BURST,
+                ),
+                why,
+                "half the rate limit",
+            )
     parse_environment(data, source="recommended environment")  # must stay a valid file
     return data, why
 

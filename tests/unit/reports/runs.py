@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline import aws_limits as limits
 from pipeline import capacity
+from pipeline import metrics as m
 from pipeline.config import load_environment
 from reports import runfolder as rf
 
@@ -410,16 +411,33 @@ def no_traffic_run(path: Path) -> Path:
 
 
 def long_run(path: Path, seconds: int = 3600) -> Path:
-    """A one-hour step run at one-second resolution, reads included (for bench_report)."""
+    """A one-hour step run at one-second resolution, reads included (for bench_report), with
+    a row a second for every metric and statistic in pipeline.metrics, as a local run has."""
     steps = 12
     plan = [(f"step-{i}", 100.0 * i, seconds // steps) for i in range(1, steps + 1)]
-    return write_run(
+    write_run(
         path,
         Pipeline(shards=1, record_bytes=1000, read_rate=50.0),
         plan,
         scenario="soak",
         capacity_search=False,
     )
+    cloudwatch = path / rf.CLOUDWATCH_CSV
+    with cloudwatch.open(newline="", encoding="utf-8") as handle:
+        present = {(r["namespace"], r["metric"], r["stat"]) for r in csv.DictReader(handle)}
+    extra = [
+        (metric, stat)
+        for metric in m.ALL
+        for stat in metric.statistics
+        if (metric.namespace, metric.name, stat) not in present
+    ]
+    with cloudwatch.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for t in range(START, START + seconds):
+            for metric, stat in extra:
+                dims = ";".join(f"{d}=x" for d in metric.dimensions)
+                writer.writerow([t, 1, metric.namespace, metric.name, dims, stat, 1.0])
+    return path
 
 
 def truncate(path: Path, keep_bytes_fraction: float = 0.5) -> Path:

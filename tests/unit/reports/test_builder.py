@@ -8,6 +8,7 @@ import pytest
 from pipeline.config import parse_environment
 from reports import runfolder as rf
 from reports.cli import main
+from tests.unit.reports import runs
 
 REPORT_FILES = (
     rf.REPORT_HTML,
@@ -92,6 +93,9 @@ def test_html_is_one_self_contained_file(capacity_run):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched
     assert "<script" not in html
     assert 'id="emulated"' in html
+    diff = html.split('<pre class="diff">')[1].split("</pre>")[0]
+    assert '\n<span class="del">-    &#34;shard_count&#34;: 1,</span>\n' in diff
+    assert '\n<span class="add">+    &#34;shard_count&#34;: 3,</span>\n' in diff
 
 
 def test_table_bound_run_names_the_table_and_sizes_wcu(table_run):
@@ -186,3 +190,95 @@ def test_prices_override_changes_the_costs(capacity_run, tmp_path):
     shards = _sizing(after, "1x")["shards"]
     assert k_after - k_before == pytest.approx(shards * 730 * 0.015, abs=0.02)
     assert "prices checked 2027-01-01" in (capacity_run / rf.REPORT_MD).read_text()
+
+
+def test_a_read_only_run_sizes_the_api_and_leaves_the_write_side_alone(tmp_path):
+    pipeline = runs.Pipeline(read_rate=100.0, api_rate_limit=80.0)
+    run = runs.write_run(
+        tmp_path / "reads", pipeline, [("steady", 0.0, 20)], "read", capacity_search=False
+    )
+    assert _build(run) == 0
+    summary = json.loads((run / rf.SUMMARY_JSON).read_text())
+    assert summary["bottleneck"]["resource"] == "API rate limit"
+    assert "offered 100 requests/s then" in summary["bottleneck"]["evidence"]
+    assert summary["knee_rps"] is None
+    two = _sizing(summary, "2x")
+    assert two["reads_per_s"] == pytest.approx(160)
+    assert two["records_per_s"] == 0
+    markdown = (run / rf.REPORT_MD).read_text()
+    assert "**No rate was sustained: the knee is below 100 requests/s;" in markdown
+    diff = (run / rf.RECOMMENDED_DIFF).read_text()
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert '+    "throttling_rate_limit": 229.0,' in changed
+    assert not [line for line in changed if "shard_count" in line or "write_capacity" in line]
+
+
+def test_a_hot_key_caps_growth_whatever_the_shards(tmp_path):
+    run = runs.capacity_run(tmp_path / "hot", options={"key_strategy": "hot", "hot_key_share": 0.5})
+    assert _build(run) == 0
+    summary = json.loads((run / rf.SUMMARY_JSON).read_text())
+    assert _sizing(summary, "2x")["warnings"] == []  # 1,992/s: the hot key carries 996/s
+    five = _sizing(summary, "5x")
+    assert five["warnings"][0].startswith(
+        "hot key: one key carries 50% of the records, so its shard caps the stream at"
+        " 2,000 records/s whatever the shard count"
+    )
+    assert "hot key: one key carries 50%" in (run / rf.REPORT_MD).read_text()
+
+
+def test_without_a_throttle_the_load_tests_bottleneck_is_kept(tmp_path):
+    run = runs.write_run(
+        tmp_path / "calm",
+        runs.Pipeline(table_wcu=4000),
+        [("step-1", 100.0, 10), ("step-2", 200.0, 10)],
+        "step",
+        capacity_search=False,
+    )
+    summary_path = run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["bottleneck"] = {
+        "resource": "ingest consumer throughput",
+        "metric": "e2e.probe produced->readable p95",
+        "evidence": "at 200 records/s nothing throttled but the consumer fell behind",
+    }
+    summary_path.write_text(json.dumps(summary))
+    assert _build(run) == 0
+    merged = json.loads(summary_path.read_text())
+    assert merged["bottleneck"]["resource"] == "ingest consumer throughput"
+    assert "loadtest_bottleneck" not in merged
+    markdown = (run / rf.REPORT_MD).read_text()
+    assert "nothing throttled, the limit was the ingest consumer throughput." in markdown
+    assert "the consumer fell behind" in markdown
+
+
+def test_a_different_load_test_bottleneck_is_kept_beside_the_reports(capacity_run):
+    summary_path = capacity_run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["bottleneck"] = {"resource": "load generator", "evidence": "add WORKERS"}
+    summary_path.write_text(json.dumps(summary))
+    assert _build(capacity_run) == 0
+    merged = json.loads(summary_path.read_text())
+    assert merged["bottleneck"]["resource"] == "Kinesis shard writes"
+    assert merged["loadtest_bottleneck"]["resource"] == "load generator"
+
+
+def test_text_from_the_run_folder_is_escaped_in_the_html(capacity_run):
+    run = json.loads((capacity_run / rf.RUN_JSON).read_text())
+    run["scenario"] = "<img src=x onerror=alert(1)>"
+    (capacity_run / rf.RUN_JSON).write_text(json.dumps(run))
+    assert _build(capacity_run) == 0
+    html = (capacity_run / rf.REPORT_HTML).read_text()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_autoscaling_gets_room_above_the_new_units_only_when_enabled(capacity_run):
+    assert _build(capacity_run) == 0
+    off = parse_environment(json.loads((capacity_run / rf.RECOMMENDED_TFVARS).read_text()))
+    assert off.table.autoscaling.max_write_capacity == 3000  # untouched: autoscaling is off
+    run = json.loads((capacity_run / rf.RUN_JSON).read_text())
+    run["environment"]["table"]["autoscaling"]["enabled"] = True
+    (capacity_run / rf.RUN_JSON).write_text(json.dumps(run))
+    assert _build(capacity_run) == 0
+    on = parse_environment(json.loads((capacity_run / rf.RECOMMENDED_TFVARS).read_text()))
+    assert on.table.autoscaling.max_write_capacity == 2 * on.table.write_capacity
