@@ -211,7 +211,7 @@ def check_reachable(endpoints: Endpoints, local: bool) -> None:
         ) from None
     url = f"{endpoints.api_url}/health"
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only  # nosec B310
             response.read()
     except urllib.error.HTTPError as exc:
         if exc.code >= 500:

@@ -121,7 +121,7 @@ def free_port() -> int:
 
 def _http_status(url: str, timeout_s: float = 2.0) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - loopback  # nosec B310
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -426,7 +426,7 @@ def stack_status(state_dir: Path | str = ".redline") -> dict[str, Any]:
     status: dict[str, Any] = {"running": all(parts.values()), "parts": parts, **handle.to_json()}
     try:
         url = f"{handle.lambda_endpoint_url}/_redline/status"
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback  # nosec B310
             status["runtime"] = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
         status["runtime"] = None

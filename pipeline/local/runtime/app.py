@@ -128,7 +128,7 @@ def aws_metrics_sender(endpoint_url: str, put_metric_data):
         request = urllib.request.Request(  # noqa: S310 - the gateway's http URL
             url, data=body, method="POST", headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback  # nosec B310
             response.read()
 
     return send
