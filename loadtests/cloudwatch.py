@@ -290,47 +290,43 @@ def bottleneck_of_steps(
     rate = float(failed["target_rate"])
     reasons = failed.get("reasons") or ""
     throttled = first_throttled(in_window, {}, {})
-    common = {"first_at": int(start), "rate": rate, "reasons": reasons}
     if throttled is not None:
-        return {**throttled, **common, "first_at": throttled["first_at"]}
-    if TABLE_OVERSPEND in reasons:
-        return {
-            "resource": "dynamodb table writes",
-            "metric": "AWS/DynamoDB ConsumedWriteCapacityUnits",
-            "value": rate,
-            "evidence": f"at {rate:.0f} records/s the table spent more write capacity than"
-            f" provisioned (burst credit, not sustainable): {reasons}",
-            **common,
-        }
-    if "throttled" in reasons:
-        return {
-            "resource": "kinesis shard writes",
-            "metric": "producer PutRecords throttled records",
-            "value": float(failed.get("throttled_rate") or 0),
-            "evidence": f"at {rate:.0f} records/s the producers saw {reasons}",
-            **common,
-        }
-    if "produced->readable" in reasons:
-        return {
-            "resource": CONSUMER,
-            "metric": "e2e.probe produced->readable p95",
-            "value": float(failed.get("e2e_p95_ms") or 0),
-            "evidence": f"at {rate:.0f} records/s nothing throttled but the consumer fell"
-            f" behind: {reasons}",
-            **common,
-        }
-    if "generator" in reasons:
-        return {
-            "resource": "load generator",
-            "metric": "offered rate",
-            "value": float(failed.get("offered_rate") or 0),
-            "evidence": f"at {rate:.0f} records/s {reasons}: add WORKERS",
-            **common,
-        }
-    return {
-        "resource": "kinesis put latency",
-        "metric": "kinesis.put_records p99",
-        "value": float(failed.get("latency_p99_ms") or 0),
-        "evidence": f"at {rate:.0f} records/s {reasons}",
-        **common,
-    }
+        return {**throttled, "rate": rate, "reasons": reasons}
+    # (marker in the reasons, resource, metric, the step's column that measured it, why)
+    explanations = (
+        (
+            TABLE_OVERSPEND,
+            "dynamodb table writes",
+            "AWS/DynamoDB ConsumedWriteCapacityUnits",
+            "target_rate",
+            "the table spent more write capacity than provisioned (burst credit, not sustainable):",
+        ),
+        (
+            "throttled",
+            "kinesis shard writes",
+            "producer PutRecords throttled records",
+            "throttled_rate",
+            "the producers saw",
+        ),
+        (
+            "produced->readable",
+            CONSUMER,
+            "e2e.probe produced->readable p95",
+            "e2e_p95_ms",
+            "nothing throttled but the consumer fell behind:",
+        ),
+        ("generator", "load generator", "offered rate", "offered_rate", "(add WORKERS)"),
+        ("", "kinesis put latency", "kinesis.put_records p99", "latency_p99_ms", ""),
+    )
+    for marker, resource, metric, column, why in explanations:
+        if marker in reasons:
+            return {
+                "resource": resource,
+                "metric": metric,
+                "first_at": int(start),
+                "value": float(failed.get(column) or 0),
+                "evidence": f"at {rate:.0f} records/s {why} {reasons}".replace("  ", " "),
+                "rate": rate,
+                "reasons": reasons,
+            }
+    return None
