@@ -143,31 +143,63 @@ THROTTLE_SIGNALS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+TABLE_OVERSPEND = "AWS/DynamoDB write capacity needed per second"
+OVERSPEND_TOLERANCE = 0.02
+
+
 def downstream_throttles(
-    endpoints: Endpoints, start: float, end: float
+    endpoints: Endpoints, start: float, end: float, target_rate: float
 ) -> tuple[dict[str, float], float | None]:
-    """Throttles past the stream in a probe window, and the consumer's iterator age max."""
+    """What stops a probe past the stream, and the consumer's iterator age max.
+
+    Throttles (DynamoDB WriteThrottleEvents, the ingest Lambda's Throttles) and a provisioned
+    table spending more write capacity per second than it has: that rate only lasts while
+    the burst credit (up to 300 s of capacity) does, so it is not sustained either. The need
+    is the target rate times the write units each stored record cost in the window (consumed
+    over stored, so the consumer's batching does not blur it).
+    """
     selection = [
         m.by_name("WriteThrottleEvents", "AWS/DynamoDB"),
+        m.by_name("ConsumedWriteCapacityUnits", "AWS/DynamoDB"),
+        m.by_name("ProvisionedWriteCapacityUnits", "AWS/DynamoDB"),
         m.by_name("Throttles", "AWS/Lambda"),
         m.by_name("IteratorAge", "AWS/Lambda"),
+        m.RECORDS_STORED,
     ]
-    rows = fetch(endpoints, start, end, 1, selection)
     rows = [
         r
-        for r in rows
-        if start - 1 <= r["timestamp"] < end
-        and "FunctionName=" + endpoints.api_function != r["dimensions"]
+        for r in fetch(endpoints, start, end, 1, selection)
+        if int(start) <= r["timestamp"] < end
+        and r["dimensions"] != f"FunctionName={endpoints.api_function}"
     ]
+    return summarize_window(rows, target_rate)
+
+
+def summarize_window(
+    rows: Iterable[dict[str, Any]], target_rate: float
+) -> tuple[dict[str, float], float | None]:
     throttles: dict[str, float] = {}
     age: float | None = None
+    consumed, stored, provisioned = 0.0, 0.0, []
     for row in rows:
-        if row["metric"] == "IteratorAge":
-            if row["stat"] == "Maximum":
-                age = max(age or 0.0, row["value"])
-        elif row["stat"] == "Sum":
-            key = f"{row['namespace']} {row['metric']}"
-            throttles[key] = throttles.get(key, 0.0) + row["value"]
+        metric, stat, value = row["metric"], row["stat"], row["value"]
+        if metric == "IteratorAge":
+            if stat == "Maximum":
+                age = max(age or 0.0, value)
+        elif metric == "ConsumedWriteCapacityUnits" and stat == "Sum":
+            consumed += value
+        elif metric == "ProvisionedWriteCapacityUnits":
+            provisioned.append(value)
+        elif metric == m.RECORDS_STORED.name:
+            stored += value
+        elif stat == "Sum":
+            key = f"{row['namespace']} {metric}"
+            throttles[key] = throttles.get(key, 0.0) + value
+    if provisioned and max(provisioned) > 0 and stored > 0:
+        limit = max(provisioned)
+        needed = target_rate * consumed / stored
+        if needed > limit * (1 + OVERSPEND_TOLERANCE):
+            throttles[f"{TABLE_OVERSPEND} (provisioned {limit:g})"] = round(needed, 1)
     return throttles, age
 
 
@@ -258,38 +290,43 @@ def bottleneck_of_steps(
     rate = float(failed["target_rate"])
     reasons = failed.get("reasons") or ""
     throttled = first_throttled(in_window, {}, {})
-    common = {"first_at": int(start), "rate": rate, "reasons": reasons}
     if throttled is not None:
-        return {**throttled, **common, "first_at": throttled["first_at"]}
-    if "throttled" in reasons:
-        return {
-            "resource": "kinesis shard writes",
-            "metric": "producer PutRecords throttled records",
-            "value": float(failed.get("throttled_rate") or 0),
-            "evidence": f"at {rate:.0f} records/s the producers saw {reasons}",
-            **common,
-        }
-    if "produced->readable" in reasons:
-        return {
-            "resource": CONSUMER,
-            "metric": "e2e.probe produced->readable p95",
-            "value": float(failed.get("e2e_p95_ms") or 0),
-            "evidence": f"at {rate:.0f} records/s nothing throttled but the consumer fell"
-            f" behind: {reasons}",
-            **common,
-        }
-    if "generator" in reasons:
-        return {
-            "resource": "load generator",
-            "metric": "offered rate",
-            "value": float(failed.get("offered_rate") or 0),
-            "evidence": f"at {rate:.0f} records/s {reasons}: add WORKERS",
-            **common,
-        }
-    return {
-        "resource": "kinesis put latency",
-        "metric": "kinesis.put_records p99",
-        "value": float(failed.get("latency_p99_ms") or 0),
-        "evidence": f"at {rate:.0f} records/s {reasons}",
-        **common,
-    }
+        return {**throttled, "rate": rate, "reasons": reasons}
+    # (marker in the reasons, resource, metric, the step's column that measured it, why)
+    explanations = (
+        (
+            TABLE_OVERSPEND,
+            "dynamodb table writes",
+            "AWS/DynamoDB ConsumedWriteCapacityUnits",
+            "target_rate",
+            "the table spent more write capacity than provisioned (burst credit, not sustainable):",
+        ),
+        (
+            "throttled",
+            "kinesis shard writes",
+            "producer PutRecords throttled records",
+            "throttled_rate",
+            "the producers saw",
+        ),
+        (
+            "produced->readable",
+            CONSUMER,
+            "e2e.probe produced->readable p95",
+            "e2e_p95_ms",
+            "nothing throttled but the consumer fell behind:",
+        ),
+        ("generator", "load generator", "offered rate", "offered_rate", "(add WORKERS)"),
+        ("", "kinesis put latency", "kinesis.put_records p99", "latency_p99_ms", ""),
+    )
+    for marker, resource, metric, column, why in explanations:
+        if marker in reasons:
+            return {
+                "resource": resource,
+                "metric": metric,
+                "first_at": int(start),
+                "value": float(failed.get(column) or 0),
+                "evidence": f"at {rate:.0f} records/s {why} {reasons}".replace("  ", " "),
+                "rate": rate,
+                "reasons": reasons,
+            }
+    return None

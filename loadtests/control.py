@@ -243,7 +243,9 @@ class Controller:
         iterator_age = None
         if self.config.cloudwatch_in_loop:
             try:
-                downstream, iterator_age = downstream_throttles(self.config.endpoints, start, end)
+                downstream, iterator_age = downstream_throttles(
+                    self.config.endpoints, start, end, target or self._phase_rate(name)
+                )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
         calls = max(put.counts["calls"], 1)

@@ -92,3 +92,24 @@ def test_queries_use_the_metric_list_and_the_run_dimensions():
         (("service", "ingest"), ("environment", "local")),
         "Sum",
     ) in wanted
+
+
+def test_a_table_spending_more_than_provisioned_is_not_sustained_before_it_throttles():
+    from loadtests.cloudwatch import TABLE_OVERSPEND, summarize_window
+
+    def cap(ts, metric, stat, value):
+        return {**row(ts, "AWS/DynamoDB", metric, value, "TableName=t"), "stat": stat}
+
+    def stored(ts, value):
+        return {**row(ts, "Redline", "RecordsStored", value, "service=ingest"), "stat": "Sum"}
+
+    # 1.1 WCU a record: 234 records/s need 257 WCU/s, even in a window where the consumer
+    # stored fewer records than the rate (batching) and nothing was throttled yet (burst).
+    window = [cap(t, "ConsumedWriteCapacityUnits", "Sum", 110) for t in range(1000, 1005)]
+    window += [stored(t, 100) for t in range(1000, 1005)]
+    window += [cap(t, "ProvisionedWriteCapacityUnits", "Average", 200) for t in range(1000, 1005)]
+    throttles, _ = summarize_window(window, 234)
+    assert throttles == {f"{TABLE_OVERSPEND} (provisioned 200)": 257.4}
+    assert summarize_window(window, 180) == ({}, None)
+    steps = [step(1, 234, False, f"{TABLE_OVERSPEND} (provisioned 200) 234")]
+    assert bottleneck_of_steps(steps, [])["resource"] == "dynamodb table writes"
