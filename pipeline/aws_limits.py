@@ -48,6 +48,13 @@ DYNAMODB_ON_DEMAND_TABLE_MAX_UNITS: Final = 40_000
 DYNAMODB_MAX_TABLE_RCU: Final = 40_000
 DYNAMODB_MAX_TABLE_WCU: Final = 40_000
 
+# SQS (the dead-letter queue). AWS raised the message maximum to 1 MiB in 2025-08, but a queue
+# keeps its MaximumMessageSize attribute (256 KiB on older queues and older Terraform defaults):
+# the handlers stay under the smaller figure so that any queue takes their messages.
+SQS_MAX_MESSAGE_BYTES: Final = 256 * KIB
+SQS_SEND_BATCH_MAX_ENTRIES: Final = 10
+SQS_SEND_BATCH_MAX_BYTES: Final = 256 * KIB
+
 # Lambda
 LAMBDA_ACCOUNT_CONCURRENCY: Final = 1000
 LAMBDA_MAX_PAYLOAD_BYTES: Final = 6 * MIB
@@ -62,3 +69,7 @@ APIGW_INTEGRATION_TIMEOUT_S: Final = 30
 NEW_RELIC_MAX_POST_BYTES: Final = 1_000_000
 NEW_RELIC_MAX_ATTRIBUTES: Final = 100
 NEW_RELIC_MAX_POINT_AGE_S: Final = 48 * 3600
+
+# CloudWatch GetMetricData
+CLOUDWATCH_MAX_QUERIES_PER_GET_METRIC_DATA: Final = 500
+CLOUDWATCH_MAX_DATAPOINTS_PER_GET_METRIC_DATA: Final = 100_800

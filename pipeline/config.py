@@ -125,8 +125,30 @@ class MonitoringConfig(_Strict):
     new_relic_account_id: Annotated[str, Field(pattern=r"^[0-9]*$")] = ""
     new_relic_region: Literal["US", "EU"] = "US"
     new_relic_license_key_secret_name: str = ""
+    # New Relic's Lambda layer for the runtime and architecture (a versioned layer ARN).
+    new_relic_layer_arn: Annotated[
+        str, Field(pattern=r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+)?$")
+    ] = ""
     lambda_instrumentation: bool = False
     log_retention_days: Annotated[int, Field(ge=1, le=3653)] = 14
+
+    @model_validator(mode="after")
+    def _instrumentation_has_what_the_layer_needs(self) -> MonitoringConfig:
+        if self.lambda_instrumentation:
+            missing = [
+                name
+                for name in (
+                    "new_relic_layer_arn",
+                    "new_relic_account_id",
+                    "new_relic_license_key_secret_name",
+                )
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    "lambda_instrumentation needs " + ", ".join(f"monitoring.{m}" for m in missing)
+                )
+        return self
 
 
 class EnvironmentConfig(_Strict):

@@ -8,9 +8,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# event_id and type: letters, digits and _ . : - (safe in URLs, keys and metric attributes).
+NAME_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+NAME_CHARACTERS = "A-Z a-z 0-9 _ . : -"
 EVENT_ID_MAX_CHARS = 128
-EventId = Annotated[
-    str, Field(min_length=1, max_length=EVENT_ID_MAX_CHARS, pattern=r"^[A-Za-z0-9_.:-]+$")
+EventId = Annotated[str, Field(min_length=1, max_length=EVENT_ID_MAX_CHARS, pattern=NAME_PATTERN)]
+EVENT_TYPE_MAX_CHARS = 64
+EventType = Annotated[
+    str, Field(min_length=1, max_length=EVENT_TYPE_MAX_CHARS, pattern=NAME_PATTERN)
 ]
 
 
@@ -20,7 +25,7 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: EventId
-    type: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    type: EventType
     source: Annotated[str, Field(min_length=1, max_length=128)]
     produced_at: float
     payload: dict[str, Any]

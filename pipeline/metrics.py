@@ -277,3 +277,147 @@ def by_name(name: str, namespace: str | None = None) -> Metric:
         if metric.name == name and (namespace is None or metric.namespace == namespace):
             return metric
     raise KeyError(f"unknown metric {namespace + ':' if namespace else ''}{name}")
+
+
+# --- How each CloudWatch statistic becomes a New Relic metric (the forwarder sends these) ---
+# Sum and SampleCount-only metrics become counts (interval.ms = the period). A metric with
+# Average/Minimum/Maximum becomes one summary {count, sum, min, max} under `newrelic_name`
+# (so NRQL's average(), max(), min(), sum() work on it as on New Relic's AWS integration);
+# each percentile becomes a gauge `<newrelic_name>.<pNN>` (the Metric API takes no
+# distributions).
+SUMMARY_STATISTICS: Final = ("SampleCount", "Sum", "Minimum", "Maximum")
+_SUMMARY_TRIGGERS: Final = frozenset({"Average", "Minimum", "Maximum", "SampleCount"})
+
+
+@dataclass(frozen=True)
+class NewRelicSeries:
+    """One New Relic metric the forwarder sends for a CloudWatch metric."""
+
+    name: str
+    type: str  # "count" | "summary" | "gauge"
+    statistics: tuple[str, ...]  # the CloudWatch statistics it is made of
+
+
+def newrelic_series(metric: Metric) -> tuple[NewRelicSeries, ...]:
+    series: list[NewRelicSeries] = []
+    stats = set(metric.statistics)
+    if stats & _SUMMARY_TRIGGERS:
+        series.append(NewRelicSeries(metric.newrelic_name, "summary", SUMMARY_STATISTICS))
+    elif "Sum" in stats:
+        series.append(NewRelicSeries(metric.newrelic_name, "count", ("Sum",)))
+    series.extend(
+        NewRelicSeries(f"{metric.newrelic_name}.{stat}", "gauge", (stat,))
+        for stat in metric.statistics
+        if stat.startswith("p")
+    )
+    return tuple(series)
+
+
+# --- Derived by the forwarder (New Relic only: no CloudWatch counterpart) ---
+COMPONENT_INGEST: Final = "ingest"
+COMPONENT_API: Final = "api"
+COMPONENT_END_TO_END: Final = "end_to_end"
+COMPONENTS: Final = (COMPONENT_INGEST, COMPONENT_API, COMPONENT_END_TO_END)
+
+
+@dataclass(frozen=True)
+class DerivedMetric:
+    newrelic_name: str
+    type: str  # "count" | "gauge"
+    unit: str
+    description: str
+
+
+def _component_metrics(prefix: str, what: str) -> dict[str, DerivedMetric]:
+    return {
+        "attempts": DerivedMetric(
+            f"{prefix}.attempts", "count", "Count", f"{what}: everything judged this minute"
+        ),
+        "successes": DerivedMetric(f"{prefix}.successes", "count", "Count", f"{what}: good"),
+        "errors": DerivedMetric(f"{prefix}.errors", "count", "Count", f"{what}: failed"),
+        "success_rate": DerivedMetric(
+            f"{prefix}.success_rate",
+            "gauge",
+            "Percent",
+            f"{what}: successes / attempts x 100; not sent for a minute without attempts",
+        ),
+        "error_rate": DerivedMetric(
+            f"{prefix}.error_rate",
+            "gauge",
+            "Percent",
+            f"{what}: errors / attempts x 100; not sent for a minute without attempts",
+        ),
+    }
+
+
+# ingest: records the consumer handled (stored + dead-lettered + reported failed);
+# api: requests API Gateway answered, less the handler's own 4xx (the client's mistakes);
+# 5xx and API Gateway's throttles (its 4xx beyond the handler's) are errors;
+# end_to_end: records offered to the stream (accepted + write-throttled); throttled or
+# dead-lettered records are errors.
+COMPONENT_METRICS: Final = {
+    COMPONENT_INGEST: _component_metrics("pipeline.ingest", "records the consumer handled"),
+    COMPONENT_API: _component_metrics("pipeline.api", "requests API Gateway answered"),
+    COMPONENT_END_TO_END: _component_metrics("pipeline.e2e", "records offered to the stream"),
+}
+IDLE_MINUTES: Final = DerivedMetric(
+    "pipeline.idle_minutes",
+    "count",
+    "Count",
+    "1 for a minute in which a component (attribute `component`) had no attempts: its rates "
+    "are not sent for that minute rather than sent as 0% or 100%",
+)
+API_LATENCY_OBJECTIVE_MINUTES: Final = DerivedMetric(
+    "pipeline.api.latency.objective.minutes",
+    "count",
+    "Count",
+    "1 for each minute with API requests (the service level's valid events)",
+)
+API_LATENCY_OBJECTIVE_GOOD_MINUTES: Final = DerivedMetric(
+    "pipeline.api.latency.objective.good_minutes",
+    "count",
+    "Count",
+    "1 for each minute whose API Gateway p95 latency was within the objective "
+    "(attribute `objective.ms`)",
+)
+FORWARDER_POINTS: Final = DerivedMetric(
+    "pipeline.forwarder.points",
+    "count",
+    "Count",
+    "points the forwarder sent for the minute (its heartbeat: silence alerts on it)",
+)
+DERIVED: Final = (
+    *(m for per_component in COMPONENT_METRICS.values() for m in per_component.values()),
+    IDLE_MINUTES,
+    API_LATENCY_OBJECTIVE_MINUTES,
+    API_LATENCY_OBJECTIVE_GOOD_MINUTES,
+    FORWARDER_POINTS,
+)
+
+
+def newrelic_metric_names() -> dict[str, str]:
+    """Every New Relic metric name the forwarder can send, with its type."""
+    names = {s.name: s.type for metric in ALL for s in newrelic_series(metric)}
+    names.update({d.newrelic_name: d.type for d in DERIVED})
+    return names
+
+
+# Attributes on the forwarder's points (besides New Relic's own, e.g. metricName).
+ATTRIBUTE_ENVIRONMENT: Final = "environment"
+ATTRIBUTE_COMPONENT: Final = "component"
+RESOURCE_ATTRIBUTES: Final = {
+    "StreamName": "stream",
+    "TableName": "table",
+    "FunctionName": "function",
+    "ApiId": "api",
+    "QueueName": "queue",
+}
+FORWARDER_ATTRIBUTES: Final = frozenset(
+    {
+        ATTRIBUTE_ENVIRONMENT,
+        ATTRIBUTE_COMPONENT,
+        *RESOURCE_ATTRIBUTES.values(),
+        "objective.ms",
+        "instrumentation.provider",
+    }
+)

@@ -1,0 +1,7 @@
+# The pipeline's Lambdas (pipeline/ingest, pipeline/api): test events and the hot-path bench.
+BENCHES += ingest_hot_path
+
+.PHONY: events
+
+events: $(STAMP) ## Regenerate the committed test events in tests/events/ from their builders
+	$(PY) -m tests.events.generate

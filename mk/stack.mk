@@ -1,0 +1,17 @@
+# The local stack (pipeline/local/stack.py): AWS endpoint + Lambda runtime on 127.0.0.1.
+.PHONY: up down status logs
+
+up: $(STAMP) engines ## Start the local stack in the background (ENV=local): AWS endpoint, Lambdas, HTTP API
+	@$(PY) -m pipeline.local up --env $(ENV)
+
+down: $(STAMP) ## Stop exactly the processes `make up` started and clear their state
+	@$(PY) -m pipeline.local down
+
+status: $(STAMP) ## Show what the local stack runs, its endpoints and its counters
+	@$(PY) -m pipeline.local status
+
+logs: $(STAMP) ## Print the last lines of the local stack's logs (gateway, runtime, each function)
+	@$(PY) -m pipeline.local logs
+
+BENCHES += bench_runtime
+bench: engines

@@ -1,0 +1,1 @@
+"""The Kinesis consumer: decode, validate, dead-letter or store (see docs/pipeline.md)."""

@@ -1,0 +1,113 @@
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from monitors.forwarder.checkpoint import Checkpoint, read_checkpoint
+from monitors.forwarder.forward import forward_once
+from pipeline import metrics as m
+
+from .fake_cloudwatch import FakeCloudWatch
+
+START = 1_790_000_040  # a minute start
+INGEST = {"service": "ingest", "environment": "test"}
+
+
+class ScriptedSender:
+    """Accepts at most `budget` points per pass (None: all), recording what it accepted."""
+
+    def __init__(self):
+        self.budget = None
+        self.accepted = []
+
+    def deliver(self, items, deadline):
+        take = len(items) if self.budget is None else min(self.budget, len(items))
+        self.accepted += [
+            (
+                item.block.minute,
+                item.point["name"],
+                json.dumps(item.point["attributes"], sort_keys=True),
+            )
+            for item in items[:take]
+        ]
+        return take
+
+
+@pytest.fixture
+def world():
+    with mock_aws():
+        cloudwatch = FakeCloudWatch()
+        for minute in range(40):
+            cloudwatch.put("Redline", "RecordsStored", INGEST, START + 60 * minute + 10, minute + 1)
+        yield cloudwatch, boto3.client("ssm", region_name="us-east-1")
+
+
+def test_first_pass_forwards_the_last_few_minutes_and_moves_the_checkpoint(world, settings_for):
+    cloudwatch, ssm = world
+    settings = settings_for(FORWARDER_FIRST_RUN_MINUTES="3")
+    sender = ScriptedSender()
+    result = forward_once(settings, cloudwatch, ssm, sender, now=START + 600 + 5, deadline=1e12)
+    assert result.minutes_planned == result.minutes_delivered == 3
+    assert result.get_metric_data_calls == 1
+    minutes = sorted({minute for minute, _, _ in sender.accepted})
+    assert minutes == [START + 420, START + 480, START + 540]
+    assert read_checkpoint(ssm, settings.checkpoint_parameter) == Checkpoint(START + 600)
+    stored = [a for a in sender.accepted if a[1] == m.RECORDS_STORED.newrelic_name]
+    assert len(stored) == 3
+
+
+def test_partial_delivery_resumes_mid_minute_without_doubling(world, settings_for):
+    cloudwatch, ssm = world
+    settings = settings_for(FORWARDER_FIRST_RUN_MINUTES="5")
+    sender = ScriptedSender()
+    now = START + 20 * 60
+    sender.budget = 70  # less than two minutes' points
+    first = forward_once(settings, cloudwatch, ssm, sender, now=now, deadline=1e12)
+    checkpoint = read_checkpoint(ssm, settings.checkpoint_parameter)
+    assert first.minutes_delivered == 1 and checkpoint.points_sent > 0
+    sender.budget = 0  # New Relic down: nothing moves
+    forward_once(settings, cloudwatch, ssm, sender, now=now + 60, deadline=1e12)
+    assert read_checkpoint(ssm, settings.checkpoint_parameter) == checkpoint
+    sender.budget = None
+    last = forward_once(settings, cloudwatch, ssm, sender, now=now + 120, deadline=1e12)
+    assert last.backlog_minutes == 0
+    assert len(sender.accepted) == len(set(sender.accepted)), "a point was sent twice"
+    minutes = sorted({minute for minute, _, _ in sender.accepted})
+    assert minutes == list(range(START + 15 * 60, START + 22 * 60, 60))
+    heartbeats = [a for a in sender.accepted if a[1] == m.FORWARDER_POINTS.newrelic_name]
+    assert len(heartbeats) == len(minutes)
+
+
+def test_a_long_gap_is_caught_up_over_several_passes(world, settings_for):
+    cloudwatch, ssm = world
+    settings = settings_for(FORWARDER_MAX_MINUTES_PER_RUN="10")
+    ssm.put_parameter(
+        Name=settings.checkpoint_parameter, Value=Checkpoint(START).to_json(), Type="String"
+    )
+    sender = ScriptedSender()
+    now = START + 35 * 60
+    backlogs = []
+    for _ in range(4):
+        backlogs.append(
+            forward_once(settings, cloudwatch, ssm, sender, now=now, deadline=1e12).backlog_minutes
+        )
+    assert backlogs == [25, 15, 5, 0]
+    minutes = sorted({minute for minute, _, _ in sender.accepted})
+    assert minutes == list(range(START, START + 35 * 60, 60))
+    stored = {
+        minute: None
+        for minute, name, _ in sender.accepted
+        if name == m.RECORDS_STORED.newrelic_name
+    }
+    assert len(stored) == 35
+
+
+def test_nothing_new_sends_nothing(world, settings_for):
+    cloudwatch, ssm = world
+    settings = settings_for()
+    sender = ScriptedSender()
+    forward_once(settings, cloudwatch, ssm, sender, now=START + 600, deadline=1e12)
+    before = len(sender.accepted)
+    result = forward_once(settings, cloudwatch, ssm, sender, now=START + 610, deadline=1e12)
+    assert result.minutes_planned == 0 and len(sender.accepted) == before

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from tests.unit.pipeline.aws import (
+    TABLE_NAME,
+    TYPE_INDEX_NAME,
+    FakeAws,
+    make_fake_aws,
+    set_aws_environment,
+)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
+    set_aws_environment(monkeypatch)
+    with mock_aws():
+        fake = make_fake_aws()
+        monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+        monkeypatch.setenv("TYPE_INDEX_NAME", TYPE_INDEX_NAME)
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "api")
+        yield fake
