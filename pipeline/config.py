@@ -133,6 +133,22 @@ class MonitoringConfig(_Strict):
     log_retention_days: Annotated[int, Field(ge=1, le=3653)] = 14
 
     @model_validator(mode="after")
+    def _new_relic_has_what_the_forwarder_needs(self) -> MonitoringConfig:
+        # On AWS the forwarder has no payloads file to fall back on: without the secret every
+        # cold start would fail, so refuse the file instead.
+        if self.new_relic_enabled:
+            missing = [
+                name
+                for name in ("new_relic_account_id", "new_relic_license_key_secret_name")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    "new_relic_enabled needs " + ", ".join(f"monitoring.{m}" for m in missing)
+                )
+        return self
+
+    @model_validator(mode="after")
     def _instrumentation_has_what_the_layer_needs(self) -> MonitoringConfig:
         if self.lambda_instrumentation:
             missing = [

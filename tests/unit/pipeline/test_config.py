@@ -106,3 +106,16 @@ def test_file_that_is_not_json_names_the_line(tmp_path):
     path.write_text('{"environment": "x",\n  oops}')
     with pytest.raises(EnvironmentConfigError, match=r"is not valid JSON: line 2 column 3"):
         load_environment(path)
+
+
+def test_new_relic_enabled_without_a_license_key_secret_is_refused():
+    # GIVEN New Relic switched on but no secret to read the key from
+    data = _local()
+    data["monitoring"]["new_relic_enabled"] = True
+    data["monitoring"]["new_relic_account_id"] = "1234567"
+    # WHEN it is loaded THEN the missing field is named
+    with pytest.raises(EnvironmentConfigError) as excinfo:
+        parse_environment(data, source="nr.tfvars.json")
+    assert "new_relic_enabled needs monitoring.new_relic_license_key_secret_name" in str(
+        excinfo.value
+    )
