@@ -103,7 +103,10 @@ def test_writes_are_capped_by_the_table_wcu_token_bucket(aws):
     )
     expected = wcu * TEST_BURST_SECONDS + wcu * elapsed  # a full bucket, then the refill
     assert throttled > accepted  # the offered load was well over the limit
-    assert abs(accepted - expected) <= 0.05 * expected + 3, (accepted, expected)
+    # Never more than the bucket allows; a little less only when a loaded machine leaves the
+    # last refill unspent (the 1.00 +- 0.03 ratio is measured quietly in make bench).
+    assert accepted <= 1.03 * expected + 3, (accepted, expected)
+    assert accepted >= 0.85 * expected, (accepted, expected)
 
 
 def test_eventually_consistent_reads_cost_half_a_unit(aws):
@@ -117,7 +120,8 @@ def test_eventually_consistent_reads_cost_half_a_unit(aws):
     )
     expected = 2 * (rcu * TEST_BURST_SECONDS + rcu * elapsed)
     assert throttled > accepted
-    assert abs(accepted - expected) <= 0.05 * expected + 3, (accepted, expected)
+    assert accepted <= 1.03 * expected + 3, (accepted, expected)
+    assert accepted >= 0.85 * expected, (accepted, expected)
 
 
 def test_consumed_capacity_is_computed_as_aws_does(aws):
