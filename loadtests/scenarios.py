@@ -95,7 +95,9 @@ SCENARIOS: dict[str, Scenario] = {
             duration_s=20.0,
             batch_size=25,
             drain_timeout_s=60.0,
-            gates=Gates(p99_ms=5000.0, error_rate=0.01, max_lost=0, min_achieved_ratio=0.9),
+            # CI machines are small and busy: a cold start of a second API environment can
+            # take seconds there; the smoke run proves correctness, `step`/`soak` latency.
+            gates=Gates(p99_ms=10_000.0, error_rate=0.01, max_lost=0, min_achieved_ratio=0.9),
         ),
         Scenario(
             name="capacity",

@@ -2,6 +2,7 @@ import pytest
 
 from loadtests import cli
 from loadtests import target as targets
+from pipeline.config import available_environments
 
 
 def run(capsys, *argv):
@@ -32,7 +33,8 @@ def test_unknown_environment_names_the_known_ones(capsys):
     code, lines = run(capsys, "--env", "nowhere")
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith("error: environment file ")
-    assert lines[0].endswith("nowhere.tfvars.json does not exist (known environments: dev, local)")
+    known = ", ".join(available_environments())
+    assert lines[0].endswith(f"nowhere.tfvars.json does not exist (known environments: {known})")
 
 
 def test_aws_target_without_terraform_outputs_says_what_is_missing(capsys, monkeypatch, tmp_path):
