@@ -444,7 +444,7 @@ def _start_target(
         started(stack)
         targets.check_reachable(stack.endpoints, local=True)
         return stack
-    outputs = targets.terraform_outputs()
+    outputs = targets.terraform_outputs(env_name)
     endpoints = targets.aws_endpoints(outputs, environment)
     targets.check_reachable(endpoints, local=False)
     return Target("aws", endpoints, environment, False)
