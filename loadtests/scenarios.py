@@ -49,7 +49,7 @@ class Search:
     settle_s: float = 2.0  # seconds of each probe not judged (rate change transient)
     hold_s: float = 5.0  # seconds of each probe that are judged
     accepted_tolerance: float = 0.02  # accepted may fall short of offered by this share
-    throttle_tolerance: float = 0.005  # share of offered records throttled still "sustained"
+    throttle_tolerance: float = 0.01  # share of offered records throttled still "sustained"
     latency_limit_ms: float = 2000.0  # producer p99 from the intended start
     e2e_limit_ms: float = 8000.0  # produced -> readable p95
 
