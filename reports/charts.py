@@ -72,6 +72,10 @@ def _thousands(value: float, _pos: int) -> str:
     return f"{value:,.0f}"
 
 
+def _no_data(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", transform=ax.transAxes, color="#777777")
+
+
 def _time_axis(ax, elapsed_max: float) -> float:
     """Seconds, or minutes for long runs; returns the divisor for the x values."""
     if elapsed_max > 900:
@@ -247,14 +251,7 @@ def utilization(a: Analysis, target: float = 0.7) -> Chart:
     if a.utilization:
         _legend(ax)
     else:
-        ax.text(
-            0.5,
-            0.5,
-            "no limit measurements in this run",
-            ha="center",
-            transform=ax.transAxes,
-            color="#777777",
-        )
+        _no_data(ax, "no limit measurements in this run")
     ax.set_title("Utilization of each limit")
     return _render(
         fig,
@@ -276,14 +273,7 @@ def iterator_age(a: Analysis) -> Chart:
         ax.set_ylim(bottom=0)
     else:
         _time_axis(ax, a.duration_s)
-        ax.text(
-            0.5,
-            0.5,
-            "no iterator age in this run's CloudWatch metrics",
-            ha="center",
-            transform=ax.transAxes,
-            color="#777777",
-        )
+        _no_data(ax, "no iterator age in this run's CloudWatch metrics")
     ax.set_ylabel("seconds behind")
     ax.set_title("Iterator age (how far the consumer is behind the stream)")
     return _render(

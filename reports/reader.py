@@ -237,7 +237,8 @@ def _cloudwatch(path: Path) -> dict[tuple[str, str, str], dict[str, Series]]:
 def read_run(path: Path) -> Run:
     """Read and validate everything the report needs from one run folder."""
     if not path.exists():
-        raise RunFolderError(f"{path} does not exist")
+        hint = " (no run yet: `make loadtest` writes one)" if path.name == rf.LATEST_LINK else ""
+        raise RunFolderError(f"{path} does not exist{hint}")
     if not path.is_dir():
         raise RunFolderError(f"{path} is not a folder (give a run folder, e.g. results/latest)")
     if not (path / rf.RUN_JSON).exists():

@@ -255,6 +255,13 @@ def _set(data: dict[str, Any], path: str, value: Any, why: list[str], reason: st
         why.append(f"{path} {old} -> {value}: {reason}{direction}")
 
 
+def _mode(choice: Choice, current: Any, on_demand: Any, keep: bool) -> Any:
+    """The run's capacity mode, or the cheaper of provisioned and on-demand."""
+    if keep:
+        return current
+    return on_demand if choice.cheaper.name == "on-demand" else type(current)("PROVISIONED")
+
+
 def recommend(
     env: EnvironmentConfig,
     sizing: Sizing,
@@ -270,13 +277,7 @@ def recommend(
     why: list[str] = []
     kinesis, dynamodb = sizing.choice("Kinesis"), sizing.choice("DynamoDB")
     if sizing.records_per_s > 0:  # a read-only run says nothing about the write side
-        stream_mode = env.stream.mode
-        if not keep_modes:
-            stream_mode = (
-                StreamMode.ON_DEMAND
-                if kinesis.cheaper.name == "on-demand"
-                else StreamMode.PROVISIONED
-            )
+        stream_mode = _mode(kinesis, env.stream.mode, StreamMode.ON_DEMAND, keep_modes)
         _set(data, "stream.mode", stream_mode.value, why, "the cheaper option for the target")
         _set(
             data,
@@ -285,13 +286,7 @@ def recommend(
             why,
             f"{sizing.records_per_s:,.0f} records/s ({sizing.shards_at_limit} shard(s) at 100%)",
         )
-    billing = env.table.billing_mode
-    if not keep_modes:
-        billing = (
-            BillingMode.PAY_PER_REQUEST
-            if dynamodb.cheaper.name == "on-demand"
-            else BillingMode.PROVISIONED
-        )
+    billing = _mode(dynamodb, env.table.billing_mode, BillingMode.PAY_PER_REQUEST, keep_modes)
     _set(data, "table.billing_mode", billing.value, why, "the cheaper option for the target")
     writes = "each base-table write also writes the GSI"
     if sizing.records_per_s > 0:

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         runtime.start()
-    except OSError as exc:
+    except Exception as exc:  # one line for `make up` to show, the traceback in the log
+        logging.getLogger("pipeline.local.runtime").exception("start failed")
         print(f"error: the runtime could not start: {exc}", file=sys.stderr)
         runtime.stop()
         return 1

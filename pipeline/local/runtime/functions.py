@@ -188,10 +188,10 @@ class ExecutionEnvironment:
         Read in the invoking thread (no hand-off to another thread: it halves the cost of a
         call under load). One request is outstanding at a time, so no frame is read ahead.
         """
-        readable, _, _ = select.select([self._responses], [], [], timeout_s)
-        if not readable:
-            return None
         try:
+            readable, _, _ = select.select([self._responses], [], [], timeout_s)
+            if not readable:
+                return None
             frame = read_frame(self._responses)
         except (OSError, ValueError):
             frame = None

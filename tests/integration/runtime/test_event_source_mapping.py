@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from pipeline import metrics as metric_names
 from pipeline.local.aws import start_gateway
 from tests.integration.runtime.conftest import (
     FAULT_HANDLERS,
@@ -155,6 +156,7 @@ def test_a_poison_record_is_dead_lettered_and_the_shard_keeps_moving(gateway, tm
     )
     kinesis, dynamodb, sqs = (client(gateway, s) for s in ("kinesis", "dynamodb", "sqs"))
     good = [event(f"p-{i}") for i in range(30)]
+    started = time.time()
     with running_runtime(gateway, config, tmp_path, handlers={"ingest": INGEST_HANDLER}) as rt:
         sequences = put_events(kinesis, config.stream.name, [*good[:15]], key=lambda e: "one")
         poison_sequence = kinesis.put_record(
@@ -187,6 +189,23 @@ def test_a_poison_record_is_dead_lettered_and_the_shard_keeps_moving(gateway, tm
     assert body["event_source_arn"] == stream_arn
     assert stats["records_succeeded"] == 31 and stats["retries"] == 0
     assert on_failure == []
+    # The handler's EMF lines reached the local CloudWatch (as CloudWatch Logs extracts them),
+    # next to the metrics Lambda itself publishes.
+    cloudwatch = client(gateway, "cloudwatch")
+    pipeline_dims = {"service": "ingest", "environment": config.environment}
+    assert (
+        metric_sum(cloudwatch, "Redline", metric_names.RECORDS_STORED.name, pipeline_dims, started)
+        == 30
+    )
+    assert (
+        metric_sum(
+            cloudwatch, "Redline", metric_names.RECORDS_DEAD_LETTERED.name, pipeline_dims, started
+        )
+        == 1
+    )
+    function_dims = {"FunctionName": f"redline-ingest-{config.environment}"}
+    assert metric_sum(cloudwatch, "AWS/Lambda", "Invocations", function_dims, started) >= 1
+    assert metric_sum(cloudwatch, "AWS/Lambda", "Errors", function_dims, started) == 0
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,11 @@ def test_a_path_that_does_not_exist(tmp_path, capsys):
     assert "nope does not exist" in err
 
 
+def test_results_latest_before_any_run_says_how_to_make_one(tmp_path, capsys):
+    err = _fails(tmp_path / "results" / "latest", capsys)
+    assert "results/latest does not exist (no run yet: `make loadtest` writes one)" in err
+
+
 def test_a_file_instead_of_a_folder(tmp_path, capsys):
     file = tmp_path / "run.json"
     file.write_text("{}")

@@ -17,6 +17,12 @@ from pipeline.local.runtime.functions import InvokeResult, Throttled
 ROUTES = [Route.parse(key) for key in ROUTE_KEYS]
 
 
+def test_the_adapter_routes_are_the_ones_the_api_handler_serves():
+    from pipeline.api.responses import ROUTES as HANDLER_ROUTES
+
+    assert sorted(ROUTE_KEYS) == sorted(HANDLER_ROUTES)
+
+
 def test_routes_match_like_api_gateway():
     route, params = match_route(ROUTES, "GET", "/events/abc-1")
     assert (route.key, params) == ("GET /events/{event_id}", {"event_id": "abc-1"})
