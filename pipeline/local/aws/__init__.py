@@ -44,7 +44,7 @@ class GatewayHandle:
             data=b"" if method == "POST" else None,
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310  # nosec B310
                 return reply.status, reply.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
