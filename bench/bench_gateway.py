@@ -295,6 +295,7 @@ def headroom(seconds: float, producers: int = 2, shards: int = 4) -> dict[str, f
         "drift (last/first - 1)": full[-1] / full[0] - 1,
         "slices": len(full),
         "slice seconds": slice_s,
+        "records/s per slice": " ".join(f"{r:,.0f}" for r in full),
     }
 
 

@@ -74,6 +74,8 @@ define require_aws
 	@test -f $(TF_DIR)/environments/$(ENV).s3.tfbackend || { echo "error: $(TF_DIR)/environments/$(ENV).s3.tfbackend does not exist (copy dev.s3.tfbackend and change the key)" >&2; exit 2; }
 	@test -n "$${TF_STATE_BUCKET:-}" || { echo "error: set TF_STATE_BUCKET to the state bucket made by terraform/bootstrap (terraform -chdir=terraform/bootstrap output -raw state_bucket)" >&2; exit 2; }
 	@command -v $(TERRAFORM) >/dev/null || { echo "error: terraform (>= 1.11) is not on PATH" >&2; exit 2; }
+	@$(PY) -c 'import os, sys; from pipeline.config import load_environment; sys.exit(load_environment("$(ENV)").monitoring.new_relic_enabled and not os.environ.get("NEW_RELIC_API_KEY"))' \
+	  || { echo "error: $(ENV) has monitoring.new_relic_enabled: export NEW_RELIC_API_KEY (a New Relic User key) for the New Relic provider" >&2; exit 2; }
 	@$(PY) -c 'import boto3, sys; i = boto3.client("sts").get_caller_identity(); print("==> AWS account " + i["Account"] + " as " + i["Arn"])' 2>/dev/null \
 	  || { echo "error: no working AWS credentials (configure a profile or export AWS_PROFILE / OIDC credentials)" >&2; exit 2; }
 endef

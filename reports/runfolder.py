@@ -20,11 +20,19 @@ REPORT_MD: Final = "report.md"
 REPORT_HTML: Final = "report.html"
 CHARTS_DIR: Final = "charts"
 RECOMMENDED_TFVARS: Final = "recommended.tfvars.json"
+RECOMMENDED_DIFF: Final = "recommended.tfvars.diff"  # unified diff against run.json's environment
 NEWRELIC_PAYLOADS: Final = "newrelic-payloads.jsonl"
 LOCUST_PREFIX: Final = (
     "locust"  # locust_stats.csv, locust_stats_history.csv, locust.html, locust.json
 )
 LOGS_DIR: Final = "logs"
+
+# timeline.csv `request_type` values.
+PUT_RECORDS: Final = "kinesis.put_records"
+API_GET_EVENT: Final = "api.get_event"
+API_QUERY: Final = "api.query"
+E2E_PROBE: Final = "e2e.probe"
+API_REQUEST_TYPES: Final = (API_GET_EVENT, API_QUERY)
 
 # One row per second and request type.
 TIMELINE_COLUMNS: Final = (
@@ -62,7 +70,12 @@ STEPS_COLUMNS: Final = (
     "latency_p99_ms",
     "iterator_age_max_ms",
     "sustained",  # true when the pipeline kept up at this rate
+    # Optional (older folders lack them; readers must not require them):
+    "reasons",  # why the step was not sustained, "; "-separated ("" when sustained)
+    "e2e_p95_ms",  # produced -> readable p95 of the step's probes (empty: none completed)
+    "generator_limited",  # true when the load generator could not send the target rate
 )
+STEPS_OPTIONAL_COLUMNS: Final = ("reasons", "e2e_p95_ms", "generator_limited")
 
 # The CloudWatch metrics of the run window, long format.
 CLOUDWATCH_COLUMNS: Final = (

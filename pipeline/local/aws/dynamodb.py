@@ -255,6 +255,17 @@ class DynamoFront:
     def _call(self, operation: str, payload: dict[str, Any], auth: str) -> Response:
         return self.engine.call(f"{TARGET_PREFIX}.{operation}", json.dumps(payload).encode(), auth)
 
+    def _call_with(
+        self, operation: str, body: bytes, request: dict[str, Any], extra: dict[str, str], auth: str
+    ) -> Response:
+        """Forward the caller's body with `extra` fields added; when none of them is already
+        there, splice them into the raw JSON instead of serialising the request again."""
+        if any(key in request for key in extra) or not request:
+            return self._call(operation, dict(request, **extra), auth)
+        end = body.rstrip().rindex(b"}")
+        added = b"".join(b',"%s":"%s"' % (k.encode(), v.encode()) for k, v in extra.items())
+        return self.engine.call(f"{TARGET_PREFIX}.{operation}", body[:end] + added + b"}", auth)
+
     def _record(
         self,
         table: Table,
@@ -383,10 +394,13 @@ class DynamoFront:
             return refusal
         asked_capacity = request.get("ReturnConsumedCapacity")
         asked_values = request.get("ReturnValues", "NONE")
-        forward = dict(request, ReturnConsumedCapacity="TOTAL")
+        forward = {"ReturnConsumedCapacity": "TOTAL"}
         if asked_values == "NONE" and table.indexes:
             forward["ReturnValues"] = "ALL_NEW" if operation == "UpdateItem" else "ALL_OLD"
-        response = self._call(operation, forward, auth)
+        if request.get("ReturnConsumedCapacity") == "TOTAL":
+            del forward["ReturnConsumedCapacity"]
+        response = self._call_with(operation, body, request, forward, auth)
+        forward = dict(request, **forward)
         payload = json.loads(response.body) if response.body else {}
         if response.status != 200:
             if "ConditionalCheckFailed" in str(payload.get("__type", "")):
@@ -504,7 +518,8 @@ class DynamoFront:
                 )
                 return self._error(THROTTLED, message)
         asked_capacity = request.get("ReturnConsumedCapacity")
-        response = self._call(operation, dict(request, ReturnConsumedCapacity="TOTAL"), auth)
+        extra = {} if asked_capacity == "TOTAL" else {"ReturnConsumedCapacity": "TOTAL"}
+        response = self._call_with(operation, body, request, extra, auth)
         if response.status != 200:
             return response
         payload = json.loads(response.body)

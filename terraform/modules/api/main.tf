@@ -50,6 +50,7 @@ resource "aws_apigatewayv2_api" "this" {
 resource "aws_apigatewayv2_integration" "lambda" {
   api_id                 = aws_apigatewayv2_api.this.id
   integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
   integration_uri        = module.function.invoke_arn
   payload_format_version = "2.0"
   timeout_milliseconds   = min(var.settings.timeout_seconds * 1000 + 1000, 30000)

@@ -70,4 +70,9 @@ variable "common" {
     condition     = contains(["arm64", "x86_64"], var.common.architecture)
     error_message = "common.architecture must be arm64 or x86_64."
   }
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.common.log_retention_days)
+    error_message = "monitoring.log_retention_days must be one CloudWatch Logs accepts: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
 }

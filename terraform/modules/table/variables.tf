@@ -52,6 +52,14 @@ variable "autoscaling" {
     max_read_capacity  = 1000
     max_write_capacity = 1000
   }
+
+  validation {
+    condition = !var.autoscaling.enabled || (
+      var.autoscaling.max_read_capacity >= max(var.read_capacity, var.type_index.read_capacity) &&
+      var.autoscaling.max_write_capacity >= max(var.write_capacity, var.type_index.write_capacity)
+    )
+    error_message = "table.autoscaling.max_read_capacity and max_write_capacity must be at least the table's and the index's capacities (the autoscaling minimums)."
+  }
 }
 
 variable "ttl_attribute_name" {

@@ -3,6 +3,7 @@ percentiles at any period, GetMetricStatistics, ListMetrics, both wire protocols
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -228,3 +229,35 @@ def test_gateway_publishes_aws_kinesis_metrics_per_stream(aws):
     )
     values = {r["Id"]: sum(r["Values"]) for r in reply["MetricDataResults"]}
     assert values == {"records": 11.0, "bytes": 10 * 4 + 5.0, "total": 10.0, "ok": 10.0}
+
+
+def test_the_local_stack_publishes_aws_metrics_through_the_control_route(gateway, aws):
+    """Clients may not PutMetricData into AWS/*; the local Lambda runtime publishes AWS/Lambda
+    through POST /_redline/metrics, as AWS itself would."""
+    cloudwatch = aws("cloudwatch")
+    function = unique("redline-ingest")
+    with pytest.raises(cloudwatch.exceptions.InvalidParameterValueException):
+        cloudwatch.put_metric_data(
+            Namespace="AWS/Lambda", MetricData=[{"MetricName": "Errors", "Value": 1}]
+        )
+    body = {
+        "Namespace": "AWS/Lambda",
+        "MetricData": [
+            {
+                "MetricName": "Duration",
+                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                "Values": [10.0, 20.0, 30.0],
+                "Unit": "Milliseconds",
+            }
+        ],
+    }
+    request = urllib.request.Request(
+        f"{gateway.endpoint_url}/_redline/metrics", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        assert reply.status == 200
+    result = cloudwatch.get_metric_data(
+        MetricDataQueries=[query("Duration", "AWS/Lambda", "p50", 60, {"FunctionName": function})],
+        **window(),
+    )
+    assert result["MetricDataResults"][0]["Values"] == [20.0]

@@ -181,3 +181,13 @@ def test_an_engine_that_dies_stops_the_gateway_with_a_one_line_error(gateway_fac
     ]
     assert len(errors) == 1
     assert "engine kinesis exited" in errors[0] and "restart the gateway" in errors[0]
+
+
+def test_calls_after_the_engines_closed_idle_connections_still_succeed(aws):
+    """node closes idle keep-alive connections after 5 s; the gateway reconnects once."""
+    kinesis, dynamodb = aws("kinesis"), aws("dynamodb")
+    kinesis.list_streams()
+    dynamodb.list_tables()
+    time.sleep(5.5)
+    assert "StreamNames" in kinesis.list_streams()
+    assert "TableNames" in dynamodb.list_tables()

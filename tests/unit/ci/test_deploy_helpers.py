@@ -13,7 +13,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 def _make(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     # No credentials anywhere, so a helper that got past its checks could not reach AWS.
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_STATE"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_STATE", "NEW_RELIC_"))
+    }
     clean.update(
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
@@ -52,8 +54,22 @@ def test_a_missing_state_bucket_is_refused_naming_the_variable():
     )
 
 
-def test_missing_credentials_are_refused_before_terraform_runs():
+def test_new_relic_without_its_api_key_is_refused():
+    # dev turns New Relic on, so the New Relic provider needs a User key.
     result = _make("plan", "ENV=dev", TF_STATE_BUCKET="redline-tfstate-000000000000")
+    assert result.returncode != 0
+    assert "error: dev has monitoring.new_relic_enabled: export NEW_RELIC_API_KEY" in (
+        result.stderr
+    )
+
+
+def test_missing_credentials_are_refused_before_terraform_runs():
+    result = _make(
+        "plan",
+        "ENV=dev",
+        TF_STATE_BUCKET="redline-tfstate-000000000000",
+        NEW_RELIC_API_KEY="NRAK-placeholder",
+    )
     assert result.returncode != 0
     assert "error: no working AWS credentials" in result.stderr
     assert "terraform" not in result.stdout.replace("terraform/", "")

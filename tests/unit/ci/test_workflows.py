@@ -35,8 +35,11 @@ def test_ci_runs_lint_tests_contract_tests_and_a_gated_smoke_load_test():
     ci = _load("ci.yml")
     assert set(ci[True]) == {"pull_request", "push"}  # YAML reads `on` as True
     runs = _runs(ci)
-    for command in ("make lint", "make test", "make api-contract", "make loadtest SCENARIO=smoke"):
+    for command in ("make lint", "make test", "make loadtest SCENARIO=smoke"):
         assert command in runs
+    # checkov, bandit and the API contract tests run inside `make test`.
+    infra = (WORKFLOWS.parents[1] / "mk" / "infra.mk").read_text(encoding="utf-8")
+    assert "TEST_EXTRAS += checkov bandit api-contract" in infra
     assert "terraform -chdir=terraform fmt -check -recursive" in runs
     assert "terraform -chdir=terraform validate" in runs
     smoke = ci["jobs"]["smoke-loadtest"]["steps"]

@@ -147,3 +147,49 @@ def test_the_lock_satisfies_the_runtime_dependencies_of_pyproject():
         assert locked[requirement.name] in requirement.specifier, (
             f"{requirement.name}=={locked[requirement.name]} does not satisfy {spec}"
         )
+
+
+# What a zip may import besides its own packages: the standard library, the locked wheels
+# (by import name) and what the Lambda Python runtime itself ships (boto3 and its deps).
+LOCKED_IMPORTS = {
+    "aws_lambda_powertools",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "typing_extensions",
+    "typing_inspection",
+    "jmespath",
+}
+RUNTIME_IMPORTS = {"boto3", "botocore", "s3transfer", "urllib3", "dateutil", "six", "jmespath"}
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("function", FUNCTIONS, ids=lambda f: f.name)
+def test_everything_a_zip_imports_is_bundled_or_provided_by_the_runtime(function):
+    import sys
+
+    allowed = set(sys.stdlib_module_names) | LOCKED_IMPORTS | RUNTIME_IMPORTS
+    allowed |= set(function.source_packages)
+    sources = packaging.source_files(REPO_ROOT, function.source_packages)
+    missing = {
+        f"{name} (imported by {archive_name})"
+        for archive_name, path in sources.items()
+        if path.suffix == ".py"
+        for name in _top_level_imports(path) - allowed
+    }
+    assert missing == set()
+
+
+def test_the_locked_import_names_are_the_locked_distributions():
+    assert {name.replace("-", "_") for name in _locked()} == LOCKED_IMPORTS

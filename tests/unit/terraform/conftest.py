@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,9 @@ class TfDir:
         return merged
 
 
+@functools.cache
 def load_dir(path: Path) -> TfDir:
+    """Parsed once per test session (the files do not change while tests run)."""
     tf = TfDir(path)
     for file in sorted(path.glob("*.tf")):
         text = file.read_text(encoding="utf-8")

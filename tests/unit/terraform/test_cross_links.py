@@ -161,7 +161,9 @@ def test_the_event_source_mapping_takes_every_ingest_setting_of_the_environment_
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
 
 
-def test_the_http_api_serves_the_routes_the_local_runtime_serves(modules):
+def test_the_http_api_routes_are_the_handlers_and_the_local_runtimes(modules):
+    from pipeline.api.responses import ROUTES
     from pipeline.local.runtime.api import ROUTE_KEYS
 
-    assert modules["api"].locals()["routes"] == list(ROUTE_KEYS)
+    deployed = modules["api"].locals()["routes"]
+    assert sorted(deployed) == sorted(ROUTES) == sorted(ROUTE_KEYS)

@@ -1,0 +1,237 @@
+"""Load test benchmarks (`make bench`): generator efficiency and capacity-search knees.
+
+1. Generator efficiency: records per CPU-second of the load test's producer (event factory,
+   PutRecords with boto3 retries off, per-entry accounting, histograms, Locust's request
+   event) divided by a bare boto3 PutRecords loop of prebuilt records, in the same process,
+   against the local gateway with its limits lifted. Target >= 0.8.
+2. Capacity search on the local stack (`python -m loadtests run --scenario capacity`), each
+   with its own environment file: 1 shard (knee ~1,000 records/s), 2 shards (~2,000), 4 shards
+   with one key taking half the records (the hot shard carries 5/8: ~1,600), and a table at
+   200 WCU with ~1 KB items (the table is the bottleneck: a rate that needs more write units
+   per second than provisioned fails its probe before the 300 s burst credit runs out and
+   anything throttles). Each must be found in <= 90 s of load.
+
+Everything shares this machine (generator, gateway, engines, runtime): say how busy it was.
+`BENCH_CASES=1shard,table` runs a subset.
+"""
+
+# gevent's monkeypatching must come first, as in a Locust process.
+import locust  # noqa: F401
+
+# isort: split
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from locust.env import Environment
+
+from loadtests.clients import EventFactory, KinesisProducer, kinesis_client
+from loadtests.keys import uniform
+from loadtests.pacing import Slot
+from loadtests.timeline import Timeline
+from pipeline.config import load_environment, parse_environment, to_tfvars
+from pipeline.local.stack import REPO_ROOT, free_port
+from reports import runfolder as rf
+
+MEASURE_S = 5.0
+BATCH = 100
+RECORD_BYTES = 256
+
+
+def start_gateway(directory: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = (directory / "gateway.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.local.aws",
+            "--port",
+            str(port),
+            "--no-limits",
+            "--state-dir",
+            str(directory / "gateway"),
+        ],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    client = boto3.client(
+        "kinesis",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    while time.monotonic() < deadline:
+        try:
+            client.list_streams()
+            return process, url
+        except Exception:
+            time.sleep(0.5)
+    process.terminate()
+    raise SystemExit(f"the gateway did not start: see {directory / 'gateway.log'}")
+
+
+def bare_loop(client, stream: str) -> float:
+    records = [{"Data": b"x" * RECORD_BYTES, "PartitionKey": f"key-{i}"} for i in range(BATCH)]
+    sent, cpu0, wall_end = 0, time.process_time(), time.monotonic() + MEASURE_S
+    while time.monotonic() < wall_end:
+        client.put_records(StreamName=stream, Records=records)
+        sent += BATCH
+    return sent / (time.process_time() - cpu0)
+
+
+def producer_loop(client, stream: str) -> float:
+    environment = Environment()
+    environment.create_local_runner()  # Locust's stats listen to the request event
+    factory = EventFactory("bench.p1", RECORD_BYTES, 5, uniform())
+    producer = KinesisProducer(
+        client, stream, environment.events.request.fire, Timeline(), lambda ids, at: None
+    )
+    sent, cpu0, wall_end = 0, time.process_time(), time.monotonic() + MEASURE_S
+    while time.monotonic() < wall_end:
+        now = time.time()
+        sent += len(producer.send(Slot(now, BATCH), factory.make(BATCH, now)).accepted_ids)
+    return sent / (time.process_time() - cpu0)
+
+
+def generator_efficiency() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        process, url = start_gateway(Path(tmp))
+        try:
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+            admin = boto3.client(
+                "kinesis",
+                endpoint_url=url,
+                region_name="us-east-1",
+                config=Config(retries={"total_max_attempts": 3}),
+            )
+            admin.create_stream(StreamName="bench", ShardCount=4)
+            time.sleep(1)
+            client = kinesis_client("us-east-1", url)
+            bare, ours = [], []
+            for _ in range(2):  # interleaved, so drift on a shared machine hits both
+                bare.append(bare_loop(client, "bench"))
+                ours.append(producer_loop(client, "bench"))
+            b, o = max(bare), max(ours)
+            print(f"bare boto3 PutRecords loop: {b:,.0f} records per CPU-second")
+            print(f"load test producer:         {o:,.0f} records per CPU-second")
+            verdict = "ok" if o / b >= 0.8 else "BELOW 0.8"
+            print(f"generator efficiency: {o / b:.2f} (target >= 0.8: {verdict})")
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def environment_file(directory: Path, name: str, shards: int, wcu: int) -> Path:
+    data = to_tfvars(load_environment("local"))
+    data["stream"].update(shard_count=shards)
+    data["table"].update(write_capacity=wcu, read_capacity=max(wcu, 500))
+    data["table"]["type_index"].update(write_capacity=wcu, read_capacity=max(wcu, 500))
+    data["ingest"].update(reserved_concurrency=-1)
+    parse_environment(data)
+    path = directory / f"{name}.tfvars.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+CASES = {
+    # name: (shards, table WCU, extra options, expected knee, expected bottleneck)
+    "1shard": (1, 40000, [], 1000.0, "kinesis shard writes"),
+    "2shards": (2, 40000, [], 2000.0, "kinesis shard writes"),
+    "hotkey": (
+        4,
+        40000,
+        ["--key-strategy", "hot", "--hot-key-share", "0.5"],
+        1600.0,
+        "kinesis shard writes",
+    ),
+    "table": (
+        1,
+        200,
+        ["--record-bytes", "880"],
+        200.0,
+        "dynamodb table writes",
+    ),
+}
+
+
+def load_seconds(run_dir: Path) -> int:
+    with (run_dir / rf.TIMELINE_CSV).open(encoding="utf-8") as handle:
+        return len(
+            {
+                row["timestamp"]
+                for row in csv.DictReader(handle)
+                if row["request_type"] == rf.PUT_RECORDS and int(row["offered"]) > 0
+            }
+        )
+
+
+def capacity_case(name: str, directory: Path) -> None:
+    shards, wcu, extra, expected, resource = CASES[name]
+    env = environment_file(directory, name, shards, wcu)
+    results = directory / "results"
+    started = time.monotonic()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests",
+            "run",
+            "--scenario",
+            "capacity",
+            "--env",
+            str(env),
+            "--results",
+            str(results),
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    wall = time.monotonic() - started
+    run_dir = (results / rf.LATEST_LINK).resolve()
+    summary_path = run_dir / rf.SUMMARY_JSON
+    if not summary_path.exists():
+        print(f"{name}: no summary (exit {completed.returncode}): {completed.stdout[-800:]}")
+        return
+    summary = json.loads(summary_path.read_text())
+    knee = summary.get("knee_rps") or 0.0
+    found = (summary.get("bottleneck") or {}).get("resource", "none")
+    within = (knee - expected) / expected
+    load = load_seconds(run_dir)
+    print(
+        f"{name:8} knee {knee:7.0f} records/s (expected {expected:.0f}: {within:+.1%}"
+        f" {'ok' if abs(within) <= 0.05 else 'MISS'}), bottleneck {found}"
+        f" ({'ok' if found.lower() == resource else 'expected ' + resource}), {load} s of load"
+        f" ({'ok' if load <= 90 else 'over 90 s'}), {wall:.0f} s wall, exit {completed.returncode}"
+    )
+
+
+def main() -> None:
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    generator_efficiency()
+    wanted = os.environ.get("BENCH_CASES", ",".join(CASES)).split(",")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in wanted:
+            capacity_case(name.strip(), Path(tmp))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The data-loss audit: every event id Kinesis acknowledged is in the table or the DLQ.
+
+After the load stops it waits (bounded) for the consumer to store the last acknowledged
+events, then reads this run's ids from the table (a Scan on `event_id`, filtered by the run's
+id prefix) and from the dead-letter queue (received with a visibility timeout longer than
+the audit, never deleted), and compares the sets.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from loadtests.runconfig import ACKED_PREFIX, Endpoints
+
+SAMPLE_SIZE = 20
+DRAIN_SAMPLE = 100  # the last acknowledged ids checked while waiting for the consumer
+DLQ_VISIBILITY_S = 900
+MAX_DLQ_RECEIVES = 10_000
+MAX_SCAN_PAGES = 100_000
+
+
+@dataclass
+class AuditResult:
+    produced: int
+    stored: int
+    dead_lettered: int
+    lost: int
+    unexpected: int
+    lost_sample: list[str] = field(default_factory=list)
+    unexpected_sample: list[str] = field(default_factory=list)
+    drained: bool = True
+    drain_wait_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "produced": self.produced,
+            "stored": self.stored,
+            "dead_lettered": self.dead_lettered,
+            "lost": self.lost,
+            "unexpected": self.unexpected,
+            "lost_sample": self.lost_sample,
+            "unexpected_sample": self.unexpected_sample,
+            "drained": self.drained,
+            "drain_wait_s": round(self.drain_wait_s, 1),
+        }
+
+
+def compare(produced: set[str], stored: set[str], dead_lettered: set[str]) -> AuditResult:
+    """lost = acknowledged but neither stored nor dead-lettered; unexpected = the reverse."""
+    found = stored | dead_lettered
+    lost = produced - found
+    unexpected = found - produced
+    return AuditResult(
+        produced=len(produced),
+        stored=len(stored & produced),
+        dead_lettered=len((dead_lettered - stored) & produced),
+        lost=len(lost),
+        unexpected=len(unexpected),
+        lost_sample=sorted(lost)[:SAMPLE_SIZE],
+        unexpected_sample=sorted(unexpected)[:SAMPLE_SIZE],
+    )
+
+
+def read_acked(work_dir: str | Path) -> tuple[set[str], list[str]]:
+    """Every acknowledged id the producers wrote, and the last ones of each process."""
+    ids: set[str] = set()
+    tails: list[str] = []
+    for path in sorted(Path(work_dir).glob(f"{ACKED_PREFIX}*.txt")):
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
+        ids.update(lines)
+        tails.extend(lines[-DRAIN_SAMPLE:])
+    return ids, tails
+
+
+def _clients(endpoints: Endpoints) -> tuple[Any, Any]:
+    config = Config(retries={"mode": "standard", "max_attempts": 10}, read_timeout=30)
+    kwargs = {"region_name": endpoints.region, "endpoint_url": endpoints.aws_endpoint_url}
+    return boto3.client("dynamodb", config=config, **kwargs), boto3.client(
+        "sqs", config=config, **kwargs
+    )
+
+
+def wait_until_stored(
+    dynamodb: Any,
+    table: str,
+    ids: list[str],
+    timeout_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[bool, float]:
+    """Wait (bounded) until these ids are in the table; True when they all are."""
+    started = time.monotonic()
+    missing = list(dict.fromkeys(ids))
+    while True:
+        missing = _missing(dynamodb, table, missing)
+        waited = time.monotonic() - started
+        if not missing:
+            return True, waited
+        if waited >= timeout_s:
+            return False, waited
+        sleep(min(2.0, max(timeout_s - waited, 0.1)))
+
+
+def _missing(dynamodb: Any, table: str, ids: list[str]) -> list[str]:
+    missing = []
+    for offset in range(0, len(ids), 100):
+        chunk = ids[offset : offset + 100]
+        keys = [{"event_id": {"S": i}} for i in chunk]
+        found: set[str] = set()
+        for _attempt in range(20):
+            response = dynamodb.batch_get_item(
+                RequestItems={table: {"Keys": keys, "ProjectionExpression": "event_id"}}
+            )
+            found.update(item["event_id"]["S"] for item in response["Responses"].get(table, []))
+            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not keys:
+                break
+            time.sleep(0.2)
+        missing.extend(i for i in chunk if i not in found)
+    return missing
+
+
+def stored_ids(dynamodb: Any, table: str, prefix: str) -> set[str]:
+    ids: set[str] = set()
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "ProjectionExpression": "event_id",
+        "FilterExpression": "begins_with(event_id, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": prefix}},
+    }
+    for _page in range(MAX_SCAN_PAGES):
+        response = dynamodb.scan(**kwargs)
+        ids.update(item["event_id"]["S"] for item in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return ids
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    raise RuntimeError(f"table scan of {table} did not finish in {MAX_SCAN_PAGES} pages")
+
+
+def dead_lettered_ids(sqs: Any, queue_url: str, prefix: str) -> set[str]:
+    """This run's ids in the DLQ. Messages stay in the queue (not deleted)."""
+    ids: set[str] = set()
+    empty = 0
+    for _ in range(MAX_DLQ_RECEIVES):
+        response = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=DLQ_VISIBILITY_S,
+            WaitTimeSeconds=1,
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            empty += 1
+            if empty >= 2:
+                break
+            continue
+        for message in messages:
+            event_id = event_id_of(message.get("Body", ""))
+            if event_id and event_id.startswith(prefix):
+                ids.add(event_id)
+    return ids
+
+
+def event_id_of(body: str) -> str | None:
+    """The DLQ body carries event_id (when it could be read) and the record's base64 data."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    if message.get("event_id"):
+        return str(message["event_id"])
+    try:
+        return str(json.loads(base64.b64decode(message.get("data") or ""))["event_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def run_audit(
+    endpoints: Endpoints, work_dir: str | Path, prefix: str, drain_timeout_s: float
+) -> AuditResult:
+    produced, tails = read_acked(work_dir)
+    dynamodb, sqs = _clients(endpoints)
+    queue = endpoints.dead_letter_queue_url
+    dead = dead_lettered_ids(sqs, queue, prefix) if queue else set()
+    tails = [event_id for event_id in tails if event_id not in dead]
+    drained, waited = wait_until_stored(dynamodb, endpoints.table_name, tails, drain_timeout_s)
+    stored = stored_ids(dynamodb, endpoints.table_name, prefix)
+    if queue:
+        dead |= dead_lettered_ids(sqs, queue, prefix)
+    result = compare(produced, stored, dead)
+    if result.lost and drained:
+        # The tails were stored but some earlier ids were not: give stragglers one more look.
+        time.sleep(min(10.0, drain_timeout_s))
+        result = compare(
+            produced, stored | stored_ids(dynamodb, endpoints.table_name, prefix), dead
+        )
+    result.drained, result.drain_wait_s = drained, waited
+    return result

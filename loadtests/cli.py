@@ -1,0 +1,660 @@
+"""`python -m loadtests run ...`: the orchestration behind `make loadtest`.
+
+Start the target (or read its terraform outputs), run Locust in its own process(es), audit
+for loss, fetch the window's CloudWatch metrics, judge the gates, write the run folder and
+call the report builder; stop what it started, also on Ctrl-C or a crash.
+Exit codes: 0 gates passed, 1 a gate failed, 2 bad input or unusable target, 3 the run broke,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, NoReturn
+
+from loadtests import folder, gates
+from loadtests import timeline as tl
+from loadtests.pacing import calls_per_second
+from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
+from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
+from loadtests.search import GENERATOR_TOLERANCE
+from loadtests.target import Target, TargetError
+from pipeline import capacity
+from pipeline.config import EnvironmentConfig, EnvironmentConfigError, load_environment
+from reports import runfolder as rf
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+EXIT_OK, EXIT_GATES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+LOCUST_GRACE_S = 60.0  # beyond the scenario's own bound
+STACK_ITEM_OVERHEAD_BYTES = 120  # arrived_at, stored_at, sequence_number and their names
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m loadtests", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario and write results/<run-id>/")
+    run.add_argument("--scenario", default=DEFAULT_SCENARIO, help=", ".join(SCENARIOS))
+    run.add_argument("--target", default="local", help="local or aws")
+    run.add_argument("--env", default=None, help="environment file (default: local / dev)")
+    run.add_argument("--workers", type=int, default=1, help="Locust worker processes")
+    run.add_argument(
+        "--remote-workers",
+        type=int,
+        default=0,
+        help="workers on other machines (TARGET=aws), connecting through an SSH tunnel",
+    )
+    run.add_argument("--master-port", type=int, default=5557)
+    run.add_argument(
+        "--burst-seconds",
+        type=float,
+        default=None,
+        help="TARGET=local: DynamoDB burst capacity of the local gateway (default: AWS's 300 s)",
+    )
+    run.add_argument("--results", default=str(REPO_ROOT / rf.RESULTS_DIR))
+    for flag, dest, kind in (
+        ("--rate", "rate", float),
+        ("--read-rate", "read_rate", float),
+        ("--probe-rate", "probe_rate", float),
+        ("--duration", "duration_s", float),
+        ("--batch-size", "batch_size", int),
+        ("--record-bytes", "record_bytes", int),
+        ("--key-strategy", "key_strategy", str),
+        ("--hot-key-share", "hot_key_share", float),
+        ("--zipf-s", "zipf_s", float),
+        ("--key-count", "key_count", int),
+        ("--mix", "mix", str),
+        ("--start-rate", "start_rate", float),
+        ("--drain-timeout", "drain_timeout_s", float),
+        ("--gate-p95-ms", "p95_ms", float),
+        ("--gate-p99-ms", "p99_ms", float),
+        ("--gate-error-rate", "error_rate", float),
+        ("--gate-max-lost", "max_lost", int),
+        ("--gate-min-achieved", "min_achieved_ratio", float),
+    ):
+        run.add_argument(flag, dest=dest, type=kind, default=None)
+    sub.add_parser("scenarios", help="list the scenarios and their defaults")
+    return parser
+
+
+OVERRIDES = [
+    "rate",
+    "read_rate",
+    "probe_rate",
+    "duration_s",
+    "batch_size",
+    "record_bytes",
+    "key_strategy",
+    "hot_key_share",
+    "zipf_s",
+    "key_count",
+    "mix",
+    "start_rate",
+    "drain_timeout_s",
+    "p95_ms",
+    "p99_ms",
+    "error_rate",
+    "max_lost",
+    "min_achieved_ratio",
+]
+
+
+def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dict[str, int]:
+    """Enough concurrency for the peak rate: users wait for slots, they do not set the rate."""
+    users: dict[str, int] = {}
+    if scenario.mix != "read":
+        calls = calls_per_second(peak_rate / workers, scenario.batch_size)
+        users["KinesisProducerUser"] = min(max(math.ceil(calls * 1.5) + 2, 4), 300)
+        if scenario.probe_rate > 0:
+            users["EndToEndProbeUser"] = min(math.ceil(scenario.probe_rate / workers * 15) + 1, 50)
+    if scenario.mix != "ingest":
+        peak_reads = scenario.read_rate * (
+            scenario.spike_multiplier if scenario.shape == "spike" else 1
+        )
+        users["ApiReaderUser"] = min(max(math.ceil(peak_reads / workers * 0.5) + 2, 2), 200)
+    return users
+
+
+def estimated_capacity(environment: EnvironmentConfig, scenario: Scenario) -> float:
+    """What the environment file should carry (records/s): seeds the search, never the answer."""
+    shards = environment.stream.shard_count
+    shard_rate = shards * 1000.0
+    record = scenario.record_bytes + 24
+    shard_rate = min(shard_rate, shards * 1024 * 1024 / record)
+    if scenario.key_strategy == "hot":
+        shard_rate = min(
+            shard_rate, 1000.0 / (scenario.hot_key_share + (1 - scenario.hot_key_share) / shards)
+        )
+    table = environment.table
+    if table.billing_mode.value == "PROVISIONED":
+        units = capacity.write_units(scenario.record_bytes + STACK_ITEM_OVERHEAD_BYTES)
+        wcu = min(table.write_capacity, table.type_index.write_capacity)
+        return max(min(shard_rate, wcu / units), 1.0)
+    return shard_rate
+
+
+def peak_rate(scenario: Scenario, start_rate: float) -> float:
+    if scenario.shape == "capacity":
+        return min(scenario.rate, start_rate * 4)
+    if scenario.shape == "spike":
+        return scenario.rate * scenario.spike_multiplier
+    return scenario.rate
+
+
+def worker_argv(master_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--worker",
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        str(master_port),
+    ]
+
+
+def run_locust(
+    config: RunConfig,
+    config_path: Path,
+    bound_s: float,
+    remote_workers: int = 0,
+    master_port: int = 5557,
+) -> int:
+    run_dir = Path(config.run_dir)
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "--csv",
+        str(run_dir / rf.LOCUST_PREFIX),
+        "--csv-full-history",
+        "--html",
+        str(run_dir / f"{rf.LOCUST_PREFIX}.html"),
+        "--json-file",
+        str(run_dir / rf.LOCUST_PREFIX),
+        "--logfile",
+        str(Path(config.work_dir) / "locust.log"),
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+        "--stop-timeout",
+        "15",
+        "--run-time",
+        f"{math.ceil(bound_s)}s",
+    ]
+    local_workers = config.workers - remote_workers
+    if remote_workers:
+        argv += ["--master", "--master-bind-host", "127.0.0.1"]
+        argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
+    elif config.workers > 1:
+        argv += ["--processes", str(config.workers)]
+    env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
+    processes: list[subprocess.Popen] = []
+    try:
+        master = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
+        processes.append(master)
+        for _ in range(local_workers if remote_workers else 0):
+            processes.append(
+                subprocess.Popen(  # noqa: S603
+                    worker_argv(master_port), env=env, cwd=REPO_ROOT, start_new_session=True
+                )
+            )
+        if remote_workers:
+            print(
+                f"==> waiting for {remote_workers} remote worker(s): on each worker machine,"
+                f" with `ssh -N -L {master_port}:127.0.0.1:{master_port} <this host>` open and"
+                f" {config_path} copied there, run:\n    {CONFIG_ENV}=<copy of config.json> "
+                + " ".join(worker_argv(master_port)[1:]),
+                flush=True,
+            )
+        code = master.wait(timeout=bound_s + LOCUST_GRACE_S)
+        for worker in processes[1:]:
+            worker.wait(timeout=30)
+        return code
+    except subprocess.TimeoutExpired:
+        print("error: Locust did not stop in time; stopping it", file=sys.stderr, flush=True)
+        return EXIT_BROKEN
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping the load (the run folder keeps what was measured)")
+        raise
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop the Locust processes this run started (its own process group), gently first."""
+    for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _versions(target: Target) -> dict[str, str]:
+    # Never `import locust` here: it monkeypatches this process with gevent.
+    versions = {
+        "redline": _package_version("redline"),
+        "python": platform.python_version(),
+        "locust": _package_version("locust"),
+        "boto3": _package_version("boto3"),
+        "hdrhistogram": _package_version("hdrhistogram"),
+    }
+    engines = target.info.get("versions") or target.info.get("engines")
+    if isinstance(engines, dict):
+        versions.update({str(k): str(v) for k, v in engines.items()})
+    return versions
+
+
+def _package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _per_second(run_dir: Path, request_types: tuple[str, ...], column: str) -> dict[int, int]:
+    path = run_dir / rf.TIMELINE_CSV
+    seconds: dict[int, int] = defaultdict(int)
+    if not path.exists():
+        return seconds
+    import csv
+
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["request_type"] in request_types and row[column]:
+                seconds[int(row["timestamp"])] += int(row[column])
+    return seconds
+
+
+def _copy_newrelic_payloads(target: Target, run_dir: Path, start: float, end: float) -> None:
+    if target.state_dir is None:
+        return
+    source = target.state_dir / rf.NEWRELIC_PAYLOADS
+    if not source.exists():
+        return
+    kept = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        try:
+            body = json.loads(line)
+            stamps = [
+                point.get("timestamp", 0) / 1000
+                for block in body
+                for point in block.get("metrics", [])
+            ]
+        except (ValueError, AttributeError, TypeError):
+            continue
+        if any(start - 60 <= s <= end + 60 for s in stamps):
+            kept.append(line)
+    if kept:
+        (run_dir / rf.NEWRELIC_PAYLOADS).write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def _copy_logs(target: Target | None, run_dir: Path, work_dir: Path) -> None:
+    """Locust's log and, once the stack has stopped, every log of the stack's run."""
+    logs = run_dir / rf.LOGS_DIR
+    logs.mkdir(exist_ok=True)
+    locust_log = work_dir / "locust.log"
+    if locust_log.exists():
+        shutil.copy2(locust_log, logs / "locust.log")
+    if target is None or target.state_dir is None:
+        return
+    stack_logs = target.state_dir / "logs"
+    for run_logs in sorted(p for p in stack_logs.glob("*") if p.is_dir() and not p.is_symlink()):
+        shutil.copytree(run_logs, logs, dirs_exist_ok=True)
+
+
+def build_report(run_dir: Path) -> str | None:
+    """Call the report builder when it exists; it overwrites report.md with the full report."""
+    if importlib.util.find_spec("reports.__main__") is None:
+        return None
+    completed = subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "reports", "build", str(run_dir)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if completed.returncode != 0:
+        detail = (completed.stderr or completed.stdout).strip().splitlines()
+        return "report builder failed: " + (
+            detail[-1] if detail else f"exit {completed.returncode}"
+        )
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "scenarios":
+        for scenario in SCENARIOS.values():
+            print(f"{scenario.name:<9} {scenario.description}")
+            print(
+                f"          mix={scenario.mix} shape={scenario.shape} rate={scenario.rate:g}"
+                f" read_rate={scenario.read_rate:g} duration={scenario.duration_s:g}s"
+            )
+        return EXIT_OK
+    return run(args)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {name: getattr(args, name) for name in OVERRIDES}
+    try:
+        scenario = resolve(args.scenario, overrides)
+        if args.target not in ("local", "aws"):
+            raise ScenarioError(f"TARGET must be local or aws, got {args.target!r}")
+        if args.workers < 1 or args.workers > 64:
+            raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
+        if args.remote_workers < 0 or args.remote_workers > 256:
+            raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
+        if args.burst_seconds is not None and not 1 <= args.burst_seconds <= 300:
+            raise ScenarioError(f"BURST_SECONDS must be 1..300, got {args.burst_seconds:g}")
+        if args.remote_workers and args.target != "aws":
+            raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
+        env_name = args.env or ("local" if args.target == "local" else "dev")
+        environment = load_environment(env_name)
+    except (ScenarioError, EnvironmentConfigError) as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    started: list[Target] = []  # what this run started, stopped in `finally` whatever happens
+    work_root = REPO_ROOT / ".redline" / "loadtests"
+    work_root.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
+    run_dirs: list[Path] = []
+    try:
+        return _run(args, scenario, env_name, environment, started.append, work_dir, run_dirs)
+    except (TargetError, EnvironmentConfigError) as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        for target in started:
+            print(f"==> stopping the {target.name} stack this run started", flush=True)
+            target.stop()
+        for run_dir in run_dirs:
+            _copy_logs(started[0] if started else None, run_dir, work_dir)
+        shutil.rmtree(work_dir, ignore_errors=True)  # scratch: acked ids, config, stack state
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def _raise_interrupt(_signum: int, _frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def _start_target(
+    args, env_name: str, environment: EnvironmentConfig, work_dir: Path, started
+) -> Target:
+    from loadtests import target as targets
+
+    if args.target == "local":
+        print(f"==> starting the local stack (environment {env_name}, free ports)", flush=True)
+        gateway_args = (
+            ["--burst-seconds", f"{args.burst_seconds:g}"] if args.burst_seconds else None
+        )
+        stack = targets.start_local(env_name, work_dir / "stack", gateway_args)
+        started(stack)
+        targets.check_reachable(stack.endpoints, local=True)
+        return stack
+    outputs = targets.terraform_outputs()
+    endpoints = targets.aws_endpoints(outputs, environment)
+    targets.check_reachable(endpoints, local=False)
+    return Target("aws", endpoints, environment, False)
+
+
+def _run(
+    args,
+    scenario: Scenario,
+    env_name: str,
+    environment: EnvironmentConfig,
+    started,
+    work_dir: Path,
+    run_dirs: list[Path],
+) -> int:
+    results_dir = Path(args.results)
+    target = _start_target(args, env_name, environment, work_dir, started)
+
+    run_id, run_dir = folder.create(results_dir, scenario.name)
+    run_dirs.append(run_dir)
+    estimate = estimated_capacity(environment, scenario)
+    start_rate = scenario.search.start_rate or min(0.6 * estimate, scenario.rate)
+    workers = args.workers + args.remote_workers
+    config = RunConfig(
+        run_id=run_id,
+        run_dir=str(run_dir),
+        work_dir=str(work_dir),
+        scenario=scenario,
+        endpoints=target.endpoints,
+        target=target.name,
+        workers=workers,
+        users=users_per_process(scenario, workers, peak_rate(scenario, start_rate)),
+        start_rate=start_rate,
+        cloudwatch_in_loop=target.limits_emulated,
+    )
+    config_path = work_dir / "config.json"
+    config_path.write_text(config.to_json(), encoding="utf-8")
+    run_json: dict[str, Any] = {
+        "run_id": run_id,
+        "scenario": scenario.name,
+        "target": target.name,
+        "environment_name": env_name,
+        "environment": environment.model_dump(mode="json"),
+        "options": {
+            **scenario.to_dict(),
+            "workers": workers,
+            "users_per_process": config.users,
+            "start_rate": start_rate,
+            "estimated_capacity": estimate,
+        },
+        "started_at": folder.iso(time.time()),
+        "ended_at": None,
+        "duration_s": 0.0,
+        "versions": _versions(target),
+        "limits_emulated": target.limits_emulated,
+        "endpoints": {k: v for k, v in target.endpoints.__dict__.items() if v},
+        "stack_pids": target.info.get("pids", {}),  # what `make loadtest` started (local)
+    }
+    folder.write_json(run_dir / rf.RUN_JSON, run_json)
+    folder.point_latest(results_dir, run_dir)
+    print(
+        f"==> run {run_id}: scenario {scenario.name} ({scenario.shape}, {scenario.mix}),"
+        f" target {target.name}, {workers} worker process(es)"
+        + (f", search from {start_rate:.0f} records/s" if scenario.shape == "capacity" else ""),
+        flush=True,
+    )
+    started_at = time.time()
+    bound = scenario.duration_s + 60.0
+    interrupted = False
+    try:
+        locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
+    except KeyboardInterrupt:
+        interrupted, locust_code = True, EXIT_INTERRUPTED
+    return finalize(
+        config, target, run_json, run_dir, results_dir, started_at, locust_code, interrupted
+    )
+
+
+def finalize(
+    config: RunConfig,
+    target: Target,
+    run_json: dict[str, Any],
+    run_dir: Path,
+    results_dir: Path,
+    started_at: float,
+    locust_code: int,
+    interrupted: bool,
+) -> int:
+    from loadtests import audit as audits
+    from loadtests import cloudwatch
+
+    scenario = config.scenario
+    work_dir = Path(config.work_dir)
+    result_path = work_dir / CONTROLLER_RESULT
+    controller = json.loads(result_path.read_text("utf-8")) if result_path.exists() else {}
+    window_start = controller.get("started_at") or started_at
+    window_end = controller.get("ended_at") or time.time()
+    problems: list[str] = []
+    if controller.get("error"):
+        problems.append(controller["error"])
+    if locust_code not in (0, EXIT_INTERRUPTED):
+        problems.append(f"Locust exited with code {locust_code}")
+
+    audit_result = None
+    if any(work_dir.glob(f"{ACKED_PREFIX}*")):
+        if interrupted:
+            print("==> interrupted: skipping the drain wait, auditing what is stored now")
+        else:
+            print(
+                f"==> auditing for loss (waiting up to {scenario.drain_timeout_s:.0f} s"
+                " for the consumer)"
+            )
+        try:
+            audit_result = audits.run_audit(
+                config.endpoints,
+                work_dir,
+                prefix=f"{config.run_id}.",
+                drain_timeout_s=0.0 if interrupted else scenario.drain_timeout_s,
+            )
+            folder.write_json(run_dir / rf.AUDIT_JSON, audit_result.to_dict())
+        except Exception as exc:
+            problems.append(f"audit failed: {exc}")
+
+    period = 1 if target.limits_emulated else 60
+    cw_rows: list[dict[str, Any]] = []
+    try:
+        cw_rows = cloudwatch.fetch(config.endpoints, window_start, time.time(), period)
+    except Exception as exc:
+        problems.append(f"CloudWatch metrics not read: {exc}")
+    folder.write_csv(run_dir / rf.CLOUDWATCH_CSV, rf.CLOUDWATCH_COLUMNS, cw_rows)
+
+    steps = controller.get("steps", [])
+    bottleneck = cloudwatch.bottleneck_of_steps(steps, cw_rows) or cloudwatch.first_throttled(
+        [r for r in cw_rows if window_start - period <= r["timestamp"] <= window_end],
+        _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
+        _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
+    )
+    measures = controller.get("measures") or {}
+    gate_results = gates.evaluate(
+        scenario.gates,
+        gates.RunMeasures(
+            p95_ms=measures.get("p95_ms", 0.0),
+            p99_ms=measures.get("p99_ms", 0.0),
+            error_rate=measures.get("error_rate", 0.0),
+            lost=audit_result.lost if audit_result else None,
+            achieved_ratio=measures.get("achieved_ratio"),
+        ),
+    )
+    generator_limited = any(s.get("generator_limited") for s in steps) or (
+        scenario.shape != "capacity"
+        and measures.get("offered_ratio", 1.0) < 1 - GENERATOR_TOLERANCE
+    )
+    knee = controller.get("knee_rps")
+    passed = all(g.passed for g in gate_results) and not problems and not interrupted
+    if scenario.shape == "capacity" and not knee:
+        problems.append("no rate was sustained: the knee is below the search's lowest probe")
+        passed = False
+    summary = {
+        "knee_rps": knee,
+        "bottleneck": bottleneck,
+        "gates": [g.to_dict() for g in gate_results],
+        "passed": passed,
+        "lost": audit_result.lost if audit_result else None,
+        "generator_limited": generator_limited,
+        "measures": measures,
+        "steps": steps,
+        "interrupted": interrupted,
+        "error": "; ".join(problems) or None,
+    }
+    folder.write_json(run_dir / rf.SUMMARY_JSON, summary)
+    ended = time.time()
+    run_json.update(ended_at=folder.iso(ended), duration_s=round(ended - started_at, 1))
+    folder.write_json(run_dir / rf.RUN_JSON, run_json)
+    _copy_newrelic_payloads(target, run_dir, window_start, window_end)
+    report = folder.plain_report(
+        summary, audit_result.to_dict() if audit_result else None, run_json
+    )
+    (run_dir / rf.REPORT_MD).write_text(report, encoding="utf-8")
+    report_problem = build_report(run_dir)
+    print_summary(run_dir, summary, audit_result, report_problem)
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if problems:
+        return EXIT_BROKEN
+    return EXIT_OK if passed else EXIT_GATES
+
+
+def print_summary(
+    run_dir: Path, summary: dict[str, Any], audit_result: Any, report_problem: str | None
+) -> None:
+    line = "=" * 72
+    print(line)
+    print(f"RESULT: {'PASS' if summary['passed'] else 'FAIL'}   run folder: {run_dir}")
+    if summary.get("knee_rps") is not None:
+        print(f"knee: {summary['knee_rps']:.0f} records/s")
+    if summary.get("bottleneck"):
+        b = summary["bottleneck"]
+        print(f"first bottleneck: {b['resource']} ({b['evidence']})")
+    if summary.get("generator_limited"):
+        print("warning: the load generator could not keep the target rate in some steps")
+    if audit_result is not None:
+        a = audit_result
+        print(
+            f"audit: produced {a.produced} stored {a.stored} dead-lettered {a.dead_lettered}"
+            f" lost {a.lost} unexpected {a.unexpected}"
+        )
+    for gate in summary["gates"]:
+        print(("  ok    " if gate["passed"] else "  FAIL  ") + gate["message"])
+    if summary.get("error"):
+        print(f"problems: {summary['error']}")
+    if report_problem:
+        print(f"warning: {report_problem}")
+    print(f"report: {run_dir / rf.REPORT_MD}")
+    print(line, flush=True)

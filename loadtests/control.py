@@ -1,0 +1,455 @@
+"""The run's controller, in the Locust master (or the only process): rates, probes, progress.
+
+It sets the target rates of each phase on every process (a message to each worker with its
+share), judges capacity probes from the merged timeline (and, on the local stack, the
+per-second CloudWatch throttle metrics of the window), prints progress, and writes
+timeline.csv, steps.csv and its result for the orchestrator.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import gevent
+from locust.runners import MasterRunner
+
+from loadtests import timeline as tl
+from loadtests.cloudwatch import downstream_throttles
+from loadtests.process import open_acked_file
+from loadtests.runconfig import CONTROLLER_RESULT, RunConfig
+from loadtests.scenarios import Phase, plan
+from loadtests.search import KneeSearch, ProbeResult, Verdict, judge
+from reports import runfolder as rf
+
+PROGRESS_EVERY_S = 5.0
+LOCAL_REPORT_LAG_S = 1.5  # in-flight calls finishing after the window
+WORKER_REPORT_LAG_S = 4.0  # workers report every 3 s
+DRAIN_IN_FLIGHT_S = 5.0  # after the last phase: let retries and probes finish
+WARMUP_MAX_S = 30.0
+WARM_E2E_MS = 3000
+SHARE_OF_READS = {tl.API_GET_EVENT: 0.8, tl.API_QUERY: 0.2}
+
+
+@dataclass
+class PhaseSpan:
+    name: str
+    start: float
+    end: float
+    rate: float
+    read_rate: float
+    probe_rate: float
+
+
+@dataclass
+class StepRow:
+    step: int
+    phase: str
+    started_at: float
+    duration_s: float
+    target_rate: float
+    offered_rate: float
+    accepted_rate: float
+    throttled_rate: float
+    error_rate: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    latency_p99_ms: float
+    iterator_age_max_ms: float | None
+    sustained: bool
+    reasons: str = ""
+    e2e_p95_ms: float | None = None
+    generator_limited: bool = False
+
+
+class Controller:
+    def __init__(self, config: RunConfig, environment: Any, local_state: Any = None):
+        self.config = config
+        self.environment = environment
+        self.local_state = local_state
+        self.distributed = isinstance(environment.runner, MasterRunner)
+        self.timeline = tl.Timeline() if self.distributed else local_state.timeline
+        self.report_lag = WORKER_REPORT_LAG_S if self.distributed else LOCAL_REPORT_LAG_S
+        self.phases: list[PhaseSpan] = []
+        self.steps: list[StepRow] = []
+        self.knee: float | None = None
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.done = False
+        self.exit_code: int | None = None
+        self.error: str | None = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._oldest_probe: dict[str, float | None] = {}
+        self._acked_file: TextIO | None = None
+        self._finished = False
+        self.completed = False
+
+    # -- plumbing -----------------------------------------------------------------------
+    def merge(self, client_id: str, data: dict) -> None:
+        self.timeline.merge(data.get("redline_timeline") or [])
+        acked = data.get("redline_acked")
+        if acked:
+            if self._acked_file is None:
+                self._acked_file = open_acked_file(self.config.work_dir, "master")
+            self._acked_file.write("\n".join(acked) + "\n")
+            self._acked_file.flush()
+        self._oldest_probe[client_id] = data.get("redline_oldest_probe")
+
+    def oldest_probe(self) -> float | None:
+        if self.distributed:
+            values = [v for v in self._oldest_probe.values() if v is not None]
+            return min(values, default=None)
+        return self.local_state.oldest_probe()
+
+    def close(self) -> None:
+        if self._acked_file is not None:
+            self._acked_file.close()
+            self._acked_file = None  # a late worker report reopens it
+
+    def ensure_started(self) -> None:
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+
+    def set_phase(self, name: str, rate: float, read_rate: float, probe_rate: float) -> None:
+        now = time.time()
+        if self.phases:
+            self.phases[-1].end = now + (0.3 if self.distributed else 0.0)
+        at = now + (0.3 if self.distributed else 0.0)  # workers get the message first
+        self.phases.append(PhaseSpan(name, at, math.inf, rate, read_rate, probe_rate))
+        if self.distributed:
+            workers = max(self.environment.runner.worker_count, 1)
+            share = {
+                "phase": name,
+                "at": at,
+                "records": rate / workers,
+                "reads": read_rate / workers,
+                "probes": probe_rate / workers,
+            }
+            self.environment.runner.send_message("redline_rates", share)
+        else:
+            self.local_state.set_rates(
+                {
+                    "phase": name,
+                    "at": at,
+                    "records": rate,
+                    "reads": read_rate,
+                    "probes": probe_rate,
+                }
+            )
+
+    # -- the run ------------------------------------------------------------------------
+    def _run(self) -> None:
+        scenario = self.config.scenario
+        self.started_at = time.time()
+        progress = gevent.spawn(self._progress_loop)
+        try:
+            if scenario.shape == "capacity":
+                self._capacity()
+            else:
+                self._fixed(plan(scenario))
+            self.set_phase("drain", 0, 0, 0)
+            gevent.sleep(DRAIN_IN_FLIGHT_S + self.report_lag)
+            self.completed = True
+        except Exception as exc:  # report it in the run folder, stop the run cleanly
+            self.error = f"{type(exc).__name__}: {exc}"
+            print(f"error: the load controller failed: {self.error}", file=sys.stderr, flush=True)
+            self.exit_code = 3
+        finally:
+            progress.kill()
+            self.finish()
+            self.done = True
+
+    def _fixed(self, phases: list[Phase]) -> None:
+        for index, phase in enumerate(phases, start=1):
+            self.set_phase(phase.name, phase.rate, phase.read_rate, phase.probe_rate)
+            started = time.time()
+            gevent.sleep(phase.duration_s)
+            if len(phases) > 1:
+                self._record_step(index, phase.name, started, started + phase.duration_s, 0.0)
+
+    def _capacity(self) -> None:
+        s = self.config.scenario
+        criteria = s.search
+        mix_reads = s.read_rate if s.mix == "mixed" else 0.0
+        search = KneeSearch(self.config.start_rate, s.rate, criteria)
+        self._warmup(min(50.0, self.config.start_rate / 10))
+        budget_end = time.time() + s.duration_s
+        probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
+        step = 0
+        while not search.done and time.time() + probe_s <= budget_end:
+            rate = search.next_rate()
+            assert rate is not None
+            step += 1
+            name = f"probe-{rate:.0f}"
+            self.set_phase(name, rate, mix_reads, s.probe_rate)
+            started = time.time()
+            judged_from = started + criteria.settle_s
+            judged_to = judged_from + criteria.hold_s
+            gevent.sleep(judged_to - time.time() + self.report_lag)
+            verdict = self._record_step(step, name, judged_from, judged_to, rate)
+            search.record(rate, verdict)
+            if not verdict.sustained and not search.done:
+                self._recover(budget_end)
+        self.knee = search.knee
+
+    def _warmup(self, rate: float) -> None:
+        """A low rate until an event goes through in normal time (cold starts, first polls)."""
+        s = self.config.scenario
+        self.set_phase("warmup", rate, 0, max(s.probe_rate, 1.0))
+        started = time.time()
+        deadline = started + WARMUP_MAX_S
+        while time.time() < deadline:
+            gevent.sleep(1.0)
+            recent = self.timeline.window([tl.E2E_PROBE], started, time.time())
+            if recent.samples >= 2 and recent.histogram.get_min_value() < WARM_E2E_MS:
+                return
+
+    def _recover(self, budget_end: float) -> None:
+        """After a failed probe: no load until the consumer's backlog is gone (bounded)."""
+        s = self.config.scenario
+        self.set_phase("recover", 0, 0, s.probe_rate)
+        deadline = min(time.time() + 30.0, budget_end)
+        gevent.sleep(2.0)
+        while time.time() < deadline:
+            oldest = self.oldest_probe()
+            recent = self.timeline.window([tl.E2E_PROBE], time.time() - 6, time.time() - 2)
+            backlog_gone = (oldest is None or time.time() - oldest < WARM_E2E_MS / 1000) and (
+                recent.samples == 0 or recent.percentile(95) < WARM_E2E_MS
+            )
+            if backlog_gone:
+                return
+            gevent.sleep(1.0)
+
+    # -- measuring ----------------------------------------------------------------------
+    def _record_step(
+        self, index: int, name: str, start: float, end: float, target: float
+    ) -> Verdict:
+        s = self.config.scenario
+        put = self.timeline.window([tl.PUT_RECORDS], start, end)
+        target = target or self._phase_rate(name)
+        e2e = self.timeline.window([tl.E2E_PROBE], start, end)
+        e2e_p95 = e2e.percentile(95) if e2e.samples else None
+        oldest = self.oldest_probe()
+        if oldest is not None and oldest < end:
+            waited_ms = (time.time() - oldest) * 1000
+            e2e_p95 = max(e2e_p95 or 0.0, waited_ms)
+        downstream: dict[str, float] = {}
+        iterator_age = None
+        if self.config.cloudwatch_in_loop:
+            try:
+                downstream, iterator_age = downstream_throttles(
+                    self.config.endpoints, start, end, target or self._phase_rate(name)
+                )
+            except Exception as exc:  # metrics are evidence, not a reason to stop the search
+                print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
+        calls = max(put.counts["calls"], 1)
+        result = ProbeResult(
+            target_rate=target,
+            offered_rate=put.rate("offered"),
+            accepted_rate=put.rate("accepted"),
+            throttled_rate=put.rate("throttled"),
+            error_rate=put.counts["errors"] / calls,
+            latency_p99_ms=put.percentile(99),
+            e2e_p95_ms=e2e_p95,
+            downstream_throttles=downstream,
+        )
+        verdict = judge(result, s.search) if s.shape == "capacity" else self._fixed_verdict(result)
+        self.steps.append(
+            StepRow(
+                step=index,
+                phase=name,
+                started_at=start,
+                duration_s=end - start,
+                target_rate=target,
+                offered_rate=result.offered_rate,
+                accepted_rate=result.accepted_rate,
+                throttled_rate=result.throttled_rate,
+                error_rate=result.error_rate,
+                latency_p50_ms=put.percentile(50),
+                latency_p95_ms=put.percentile(95),
+                latency_p99_ms=put.percentile(99),
+                iterator_age_max_ms=iterator_age,
+                sustained=verdict.sustained,
+                reasons="; ".join(verdict.reasons),
+                e2e_p95_ms=e2e_p95,
+                generator_limited=verdict.generator_limited,
+            )
+        )
+        mark = "sustained" if verdict.sustained else "NOT sustained: " + "; ".join(verdict.reasons)
+        print(f"  step {index} {name}: {mark}", flush=True)
+        self.write_steps()
+        return verdict
+
+    def _fixed_verdict(self, result: ProbeResult) -> Verdict:
+        return judge(result, self.config.scenario.search)
+
+    def _phase_rate(self, name: str) -> float:
+        return next((p.rate for p in reversed(self.phases) if p.name == name), 0.0)
+
+    def _progress_loop(self) -> None:
+        while True:
+            gevent.sleep(PROGRESS_EVERY_S)
+            self.print_progress()
+
+    def print_progress(self) -> None:
+        now = time.time()
+        start, end = now - self.report_lag - PROGRESS_EVERY_S, now - self.report_lag
+        put = self.timeline.window([tl.PUT_RECORDS], start, end)
+        reads = self.timeline.window([tl.API_GET_EVENT, tl.API_QUERY], start, end)
+        e2e = self.timeline.window([tl.E2E_PROBE], start, end)
+        phase = self.phases[-1] if self.phases else None
+        elapsed = now - (self.started_at or now)
+        parts = [f"[{elapsed:5.0f}s] {phase.name if phase else '-':<14}"]
+        if phase and (phase.rate or put.counts["offered"]):
+            parts.append(
+                f"records/s target {phase.rate:.0f} offered {put.rate('offered'):.0f}"
+                f" accepted {put.rate('accepted'):.0f} throttled {put.rate('throttled'):.0f}"
+                f" p99 {put.percentile(99):.0f} ms"
+            )
+        if reads.counts["offered"]:
+            parts.append(
+                f"reads/s {reads.rate('offered'):.0f} (429 {reads.rate('throttled'):.0f})"
+                f" p99 {reads.percentile(99):.0f} ms"
+            )
+        if e2e.samples:
+            parts.append(f"e2e p95 {e2e.percentile(95):.0f} ms")
+        print(" | ".join(parts), flush=True)
+
+    # -- output -------------------------------------------------------------------------
+    def target_at(self, second: int, request_type: str) -> tuple[str, float]:
+        for span in reversed(self.phases):
+            if span.start <= second + 0.5:
+                if request_type == tl.PUT_RECORDS:
+                    return span.name, span.rate
+                if request_type.startswith("e2e"):
+                    return span.name, span.probe_rate
+                return span.name, span.read_rate * SHARE_OF_READS.get(request_type, 1.0)
+        return "starting", 0.0
+
+    def measures(self) -> dict[str, Any]:
+        """What the gates judge: the load phases (capacity: the knee's probe)."""
+        s = self.config.scenario
+        latency_types = [tl.PUT_RECORDS] if s.mix != "read" else []
+        if s.mix != "ingest":
+            latency_types += [tl.API_GET_EVENT, tl.API_QUERY]
+        all_types = [tl.PUT_RECORDS, tl.API_GET_EVENT, tl.API_QUERY, tl.E2E_PROBE]
+        loads = _load_phases(self.phases)
+        if s.shape == "capacity":
+            knee_steps = [r for r in self.steps if r.sustained and r.target_rate == self.knee]
+            if not knee_steps:
+                return {"p95_ms": 0.0, "p99_ms": 0.0, "error_rate": 0.0, "achieved_ratio": 0.0}
+            row = knee_steps[-1]
+            return {
+                "p95_ms": row.latency_p95_ms,
+                "p99_ms": row.latency_p99_ms,
+                "error_rate": row.error_rate,
+                "achieved_ratio": row.accepted_rate / row.target_rate if row.target_rate else 0,
+            }
+        if not loads:
+            return {"p95_ms": 0.0, "p99_ms": 0.0, "error_rate": 0.0, "achieved_ratio": 0.0}
+        start, end = loads[0].start, loads[-1].end + 1  # the last partial second too
+        latency = [self.timeline.window([t], start, end) for t in latency_types]
+        everything = self.timeline.window(all_types, start, end)
+        if s.mix == "read":
+            achieved_type, target = [tl.API_GET_EVENT, tl.API_QUERY], "read_rate"
+        else:
+            achieved_type, target = [tl.PUT_RECORDS], "rate"
+        wanted = sum(getattr(p, target) * (p.end - p.start) for p in loads)
+        achieved = self.timeline.window(achieved_type, start, end).counts
+        return {
+            "offered_ratio": achieved["offered"] / wanted if wanted else 0.0,
+            "p95_ms": max((w.percentile(95) for w in latency if w.samples), default=0.0),
+            "p99_ms": max((w.percentile(99) for w in latency if w.samples), default=0.0),
+            "error_rate": everything.counts["errors"] / max(everything.counts["calls"], 1),
+            "achieved_ratio": achieved["accepted"] / wanted if wanted else 0.0,
+        }
+
+    def write_steps(self) -> None:
+        path = Path(self.config.run_dir) / rf.STEPS_CSV
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(rf.STEPS_COLUMNS)
+            for row in self.steps:
+                values = asdict(row)
+                writer.writerow([_cell(values[c]) for c in rf.STEPS_COLUMNS])
+
+    def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.ended_at = time.time()
+        if self.phases:
+            self.phases[-1].end = self.ended_at
+        self.write_steps()
+        result = {
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "knee_rps": self.knee,
+            "phases": [asdict(p) for p in self.phases],
+            "steps": [asdict(s) for s in self.steps],
+            "measures": self.measures(),
+            "error": self.error,
+            "interrupted": not self.completed,
+        }
+        path = Path(self.config.work_dir) / CONTROLLER_RESULT
+        path.write_text(json.dumps(result, indent=2, default=_json_default), encoding="utf-8")
+
+
+def _load_phases(phases: list[PhaseSpan]) -> list[PhaseSpan]:
+    return [p for p in phases if p.name not in ("warmup", "drain", "recover") and p.end > p.start]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and math.isinf(value):
+        return None
+    raise TypeError(type(value).__name__)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def write_timeline(config: RunConfig, controller: Controller) -> None:
+    """timeline.csv: a row per second and request type, from the merged histograms."""
+    timeline = controller.timeline
+    started = controller.started_at or 0.0
+    path = Path(config.run_dir) / rf.TIMELINE_CSV
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(rf.TIMELINE_COLUMNS)
+        for second in timeline.seconds():
+            for request_type in timeline.types():
+                bucket = timeline.buckets.get((second, request_type))
+                if bucket is None:
+                    continue
+                phase, target = controller.target_at(second, request_type)
+                h = bucket.histogram
+                has = h.get_total_count() > 0
+                c = bucket.counts
+                row = {
+                    "timestamp": second,
+                    "elapsed_s": max(second - int(started), 0),
+                    "phase": phase,
+                    "request_type": request_type,
+                    "target_rate": round(target, 3),
+                    **{k: c[k] for k in ("offered", "accepted", "throttled", "errors", "retries")},
+                    "offered_bytes": c["offered_bytes"],
+                    "accepted_bytes": c["accepted_bytes"],
+                    "latency_p50_ms": h.get_value_at_percentile(50) if has else "",
+                    "latency_p95_ms": h.get_value_at_percentile(95) if has else "",
+                    "latency_p99_ms": h.get_value_at_percentile(99) if has else "",
+                    "latency_max_ms": h.get_max_value() if has else "",
+                }
+                writer.writerow([row[c] for c in rf.TIMELINE_COLUMNS])
