@@ -240,7 +240,7 @@ def test_on_demand_table_serves_4000_writes_then_up_to_twice_the_previous_peak(a
         n = next(batch_no)
         reply = dynamodb.batch_write_item(
             RequestItems={
-                name: [{"PutRequest": {"Item": item(f"{n}-{i}", 10 * 1000)}} for i in range(25)]
+                name: [{"PutRequest": {"Item": item(f"{n}-{i}", 100_000)}} for i in range(25)]
             }
         )
         if reply["UnprocessedItems"]:
@@ -254,7 +254,8 @@ def test_on_demand_table_serves_4000_writes_then_up_to_twice_the_previous_peak(a
     peak = 0.0
     for second in sorted(consumed):
         allowed = max(L.DYNAMODB_ON_DEMAND_INITIAL_WRITES_PER_S, 2 * peak)
-        assert consumed[second] <= allowed + 10, (second, consumed)  # + one 10-WRU item in flight
+        # + one 98-WRU item: admitted while the second's total is still under the limit
+        assert consumed[second] <= allowed + 98, (second, consumed)
         peak = max(peak, consumed[second])
     assert peak >= L.DYNAMODB_ON_DEMAND_INITIAL_WRITES_PER_S * 0.9
 
