@@ -72,7 +72,7 @@ class RuntimeOptions:
     function_environment: dict[str, str] = field(default_factory=dict)  # extra env for all
     mapping_overrides: dict[str, Any] = field(default_factory=dict)  # MappingSettings fields
     schedule_interval_s: float = SCHEDULE_INTERVAL_S
-    warm_api_environments: int = 1
+    warm_api_environments: int = 4  # capped by the API's reserved concurrency
 
 
 @dataclass
