@@ -23,7 +23,6 @@ import math
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,6 +31,7 @@ import boto3
 from botocore.config import Config
 
 from pipeline.config import load_environment, parse_environment, to_tfvars
+from pipeline.local import loopback
 from pipeline.local.stack import start_stack, stop_stack
 
 # The gateway option that lifts every limit (the engines' own speed is then the only cap).
@@ -89,8 +89,10 @@ def put(kinesis, stream: str, events: list[dict]) -> int:
 
 
 def runtime_status(lambda_url: str) -> dict:
-    with urllib.request.urlopen(f"{lambda_url}/_redline/status", timeout=10) as response:  # nosec B310
-        return json.loads(response.read())
+    status, body = loopback.request(f"{lambda_url}/_redline/status", timeout_s=10)
+    if status != 200:
+        raise SystemExit(f"the runtime's status route answered HTTP {status}")
+    return json.loads(body)
 
 
 def processed(status: dict) -> int:

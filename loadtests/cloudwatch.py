@@ -278,15 +278,25 @@ CONSUMER = "ingest consumer throughput"
 
 
 def bottleneck_of_steps(
-    steps: list[dict[str, Any]], rows: Iterable[dict[str, Any]]
+    steps: list[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
+    ignore_dimensions: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """The resource behind the first probe the pipeline did not sustain, from its window."""
+    """The resource behind the first probe the pipeline did not sustain, from its window.
+
+    `ignore_dimensions`: resources only the measurement touched (the API function in an
+    ingest-only run, polled by the end-to-end probes) are not candidates.
+    """
     failed = next((s for s in steps if not s.get("sustained")), None)
     if failed is None:
         return None
     start = float(failed["started_at"])
     end = start + float(failed["duration_s"]) + 1
-    in_window = [r for r in rows if start - 1 <= r["timestamp"] < end]
+    in_window = [
+        r
+        for r in rows
+        if start - 1 <= r["timestamp"] < end and r["dimensions"] not in ignore_dimensions
+    ]
     rate = float(failed["target_rate"])
     reasons = failed.get("reasons") or ""
     throttled = first_throttled(in_window, {}, {})

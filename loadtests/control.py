@@ -152,7 +152,9 @@ class Controller:
             if scenario.shape == "capacity":
                 self._capacity()
             else:
-                self._fixed(plan(scenario))
+                phases = plan(scenario)
+                self._warmup(min(phases[0].rate / 10, 50.0), min(phases[0].read_rate / 10, 2.0))
+                self._fixed(phases)
             self.set_phase("drain", 0, 0, 0)
             gevent.sleep(DRAIN_IN_FLIGHT_S + self.report_lag)
             self.completed = True
@@ -178,7 +180,7 @@ class Controller:
         criteria = s.search
         mix_reads = s.read_rate if s.mix == "mixed" else 0.0
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
-        self._warmup(min(50.0, self.config.start_rate / 10))
+        self._warmup(min(50.0, self.config.start_rate / 10), min(mix_reads, 2.0))
         budget_end = time.time() + s.duration_s
         probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
         step = 0
@@ -198,16 +200,23 @@ class Controller:
                 self._recover(budget_end)
         self.knee = search.knee
 
-    def _warmup(self, rate: float) -> None:
-        """A low rate until an event goes through in normal time (cold starts, first polls)."""
+    def _warmup(self, rate: float, read_rate: float) -> None:
+        """A low rate until requests go through in normal time (cold starts, first polls)."""
         s = self.config.scenario
-        self.set_phase("warmup", rate, 0, max(s.probe_rate, 1.0))
+        probes = max(s.probe_rate, 1.0) if s.mix != "read" else 0.0
+        self.set_phase("warmup", rate, read_rate, probes)
         started = time.time()
         deadline = started + WARMUP_MAX_S
         while time.time() < deadline:
             gevent.sleep(1.0)
-            recent = self.timeline.window([tl.E2E_PROBE], started, time.time())
-            if recent.samples >= 2 and recent.histogram.get_min_value() < WARM_E2E_MS:
+            now = time.time()
+            if probes:
+                recent = self.timeline.window([tl.E2E_PROBE], started, now)
+                warm = recent.samples >= 2 and recent.histogram.get_min_value() < WARM_E2E_MS
+            else:
+                recent = self.timeline.window([tl.API_GET_EVENT, tl.API_QUERY], now - 3, now)
+                warm = recent.counts["accepted"] >= 3 and recent.percentile(50) < WARM_E2E_MS
+            if warm:
                 return
 
     def _recover(self, budget_end: float) -> None:

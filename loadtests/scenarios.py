@@ -49,7 +49,7 @@ class Search:
     settle_s: float = 2.0  # seconds of each probe not judged (rate change transient)
     hold_s: float = 5.0  # seconds of each probe that are judged
     accepted_tolerance: float = 0.02  # accepted may fall short of offered by this share
-    throttle_tolerance: float = 0.005  # share of offered records throttled still "sustained"
+    throttle_tolerance: float = 0.01  # share of offered records throttled still "sustained"
     latency_limit_ms: float = 2000.0  # producer p99 from the intended start
     e2e_limit_ms: float = 8000.0  # produced -> readable p95
 
@@ -95,7 +95,9 @@ SCENARIOS: dict[str, Scenario] = {
             duration_s=20.0,
             batch_size=25,
             drain_timeout_s=60.0,
-            gates=Gates(p99_ms=5000.0, error_rate=0.01, max_lost=0, min_achieved_ratio=0.9),
+            # CI machines are small and busy: a cold start of a second API environment can
+            # take seconds there; the smoke run proves correctness, `step`/`soak` latency.
+            gates=Gates(p99_ms=10_000.0, error_rate=0.01, max_lost=0, min_achieved_ratio=0.9),
         ),
         Scenario(
             name="capacity",

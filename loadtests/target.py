@@ -131,7 +131,18 @@ def _queue_url(endpoints: Endpoints) -> str:
     return sqs.get_queue_url(QueueName=endpoints.dead_letter_queue_name)["QueueUrl"]
 
 
-def terraform_outputs(terraform_dir: Path = TERRAFORM_DIR) -> dict[str, Any]:
+def terraform_outputs(environment: str, terraform_dir: Path | None = None) -> dict[str, Any]:
+    """`terraform/<env>.outputs.json` (written by `make deploy` / `make outputs`), else
+    `terraform -chdir=terraform output -json` of the current workspace."""
+    terraform_dir = terraform_dir or TERRAFORM_DIR
+    saved = terraform_dir / f"{environment}.outputs.json"
+    if saved.is_file():
+        try:
+            return json.loads(saved.read_text(encoding="utf-8") or "{}")
+        except json.JSONDecodeError:
+            raise TargetError(
+                f"{saved} is not JSON: run `make outputs ENV={environment}`"
+            ) from None
     if shutil.which("terraform") is None:
         raise TargetError("TARGET=aws needs terraform on PATH to read the deployed names")
     try:
@@ -147,7 +158,7 @@ def terraform_outputs(terraform_dir: Path = TERRAFORM_DIR) -> dict[str, Any]:
     if completed.returncode != 0:
         detail = (completed.stderr or completed.stdout).strip().splitlines()
         raise TargetError(
-            "cannot read terraform outputs (run `make deploy ENV=...` first): "
+            f"cannot read terraform outputs (run `make outputs ENV={environment}` first): "
             + (detail[-1] if detail else f"exit {completed.returncode}")
         )
     try:
@@ -168,8 +179,8 @@ def aws_endpoints(outputs: dict[str, Any], environment: EnvironmentConfig) -> En
     if missing:
         wanted = ", ".join(TERRAFORM_OUTPUTS[f][0] for f in missing)
         raise TargetError(
-            f"terraform outputs are missing {wanted} (deploy with `make deploy ENV="
-            f"{environment.environment}` first)"
+            f"terraform outputs are missing {wanted} (run `make deploy ENV="
+            f"{environment.environment}` or `make outputs ENV={environment.environment}` first)"
         )
     env = environment.environment
     return Endpoints(

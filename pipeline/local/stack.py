@@ -14,6 +14,7 @@ call both from Python; the CLI (`python -m pipeline.local`) wraps them for make.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -21,14 +22,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.config import load_environment
+from pipeline.local import loopback
 from pipeline.local.runtime.api import api_id_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,11 +121,8 @@ def free_port() -> int:
 
 def _http_status(url: str, timeout_s: float = 2.0) -> int | None:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 - loopback  # nosec B310
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
+        return loopback.request(url, timeout_s=timeout_s)[0]
+    except (OSError, http.client.HTTPException):
         return None
 
 
@@ -425,9 +422,8 @@ def stack_status(state_dir: Path | str = ".redline") -> dict[str, Any]:
     parts = running_parts(handle)
     status: dict[str, Any] = {"running": all(parts.values()), "parts": parts, **handle.to_json()}
     try:
-        url = f"{handle.lambda_endpoint_url}/_redline/status"
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback  # nosec B310
-            status["runtime"] = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
+        code, body = loopback.request(f"{handle.lambda_endpoint_url}/_redline/status", timeout_s=5)
+        status["runtime"] = json.loads(body) if code == 200 else None
+    except (OSError, http.client.HTTPException, ValueError):
         status["runtime"] = None
     return status

@@ -13,7 +13,6 @@ import logging
 import os
 import threading
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ import boto3
 from botocore.config import Config
 
 from pipeline.config import EnvironmentConfig
+from pipeline.local import loopback
 from pipeline.local.runtime.api import HttpApi, api_id_for, make_api_server
 from pipeline.local.runtime.cloudwatch import MetricsPublisher
 from pipeline.local.runtime.esm import EventSourceMapping, MappingSettings
@@ -72,7 +72,7 @@ class RuntimeOptions:
     function_environment: dict[str, str] = field(default_factory=dict)  # extra env for all
     mapping_overrides: dict[str, Any] = field(default_factory=dict)  # MappingSettings fields
     schedule_interval_s: float = SCHEDULE_INTERVAL_S
-    warm_api_environments: int = 1
+    warm_api_environments: int = 4  # capped by the API's reserved concurrency
 
 
 @dataclass
@@ -125,11 +125,11 @@ def aws_metrics_sender(endpoint_url: str, put_metric_data):
                 ],
             }
         ).encode("utf-8")
-        request = urllib.request.Request(  # noqa: S310 - the gateway's http URL
-            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        status, reply = loopback.request(
+            url, "POST", body, {"Content-Type": "application/json"}, timeout_s=10
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback  # nosec B310
-            response.read()
+        if status != 200:
+            raise RuntimeError(f"POST {url}: HTTP {status} {reply[:200]!r}")
 
     return send
 

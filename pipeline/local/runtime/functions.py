@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LAMBDA_NAMESPACE = metric_names.LAMBDA[0].namespace
+REPORT_PREFIX = "REPORT RequestId: "
 
 
 def function_arn(name: str) -> str:
@@ -291,6 +293,8 @@ class Function:
         self._log_lock = threading.Lock()
         self.stats = FunctionStats()
         self._dimensions = {"FunctionName": spec.name}
+        self._reports = threading.Condition()
+        self._reported: deque[str] = deque(maxlen=1000)
 
     @property
     def concurrency_limit(self) -> int | None:
@@ -301,8 +305,24 @@ class Function:
         return self._running
 
     def _on_line(self, line: str) -> None:
-        if self._publisher is not None and '"_aws"' in line:
+        if line.startswith(REPORT_PREFIX):
+            with self._reports:
+                self._reported.append(line[len(REPORT_PREFIX) :].split("\t", 1)[0].strip())
+                self._reports.notify_all()
+        elif self._publisher is not None and '"_aws"' in line:
             self._publisher.record_emf(line)
+
+    def wait_for_report(self, request_id: str, timeout_s: float = 2.0) -> bool:
+        """Wait until the invocation's REPORT line is in the log file (it is written by another
+        thread, after the result came back): `LogType=Tail` must include it, as Lambda's does."""
+        deadline = time.monotonic() + timeout_s
+        with self._reports:
+            while request_id not in self._reported:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._reports.wait(remaining)
+        return True
 
     def _metric(self, name: str, value: float = 1.0) -> None:
         if self._publisher is not None:
@@ -428,11 +448,27 @@ class Function:
         )
 
     def warm(self, count: int) -> None:
-        """Start `count` environments ahead of traffic (provisioned-concurrency-like warmup)."""
-        for _ in range(count):
+        """Start `count` environments at once, ahead of traffic (like provisioned concurrency).
+
+        On a busy laptop a cold start takes seconds, several times AWS's; warming the API's
+        first environments keeps that artefact out of the first requests' latency.
+        """
+        count = min(count, self.concurrency_limit if self.concurrency_limit is not None else count)
+        started: list[ExecutionEnvironment] = []
+        lock = threading.Lock()
+
+        def start_one() -> None:
             environment = self._new_environment()
-            with self._lock:
-                self._idle.append(environment)
+            with lock:
+                started.append(environment)
+
+        threads = [threading.Thread(target=start_one) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with self._lock:
+            self._idle.extend(e for e in started if e.init_error is None and e.alive)
 
     def close(self) -> None:
         with self._lock:

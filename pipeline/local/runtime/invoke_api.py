@@ -166,6 +166,7 @@ def make_invoke_server(
                 ("x-amzn-RequestId", result.request_id),
             ]
             if self.headers.get("X-Amz-Log-Type") == "Tail":
+                function.wait_for_report(result.request_id)
                 headers.append(("X-Amz-Log-Result", _tail(function)))
             if result.failed:
                 headers.append(("X-Amz-Function-Error", "Unhandled"))

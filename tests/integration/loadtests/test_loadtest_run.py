@@ -72,8 +72,10 @@ def test_smoke_run_writes_the_run_folder_and_loses_nothing(tmp_path):
     types = {r["request_type"] for r in rows}
     assert {rf.PUT_RECORDS, rf.E2E_PROBE} <= types
     assert types & set(rf.API_REQUEST_TYPES)
-    offered = sum(int(r["offered"]) for r in rows if r["request_type"] == rf.PUT_RECORDS)
+    steady = [r for r in rows if r["phase"] == "steady" and r["request_type"] == rf.PUT_RECORDS]
+    offered = sum(int(r["offered"]) for r in steady)
     assert offered == pytest.approx(50 * 12, rel=0.1)  # the smoke rate, held open-loop
+    assert {r["phase"] for r in rows} <= {"warmup", "steady", "drain"}
 
     with (run_dir / rf.CLOUDWATCH_CSV).open() as handle:
         metrics = {r["metric"] for r in csv.DictReader(handle)}

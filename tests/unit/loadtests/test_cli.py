@@ -33,18 +33,20 @@ def test_unknown_environment_names_the_known_ones(capsys):
     code, lines = run(capsys, "--env", "nowhere")
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith("error: environment file ")
-    known = ", ".join(available_environments())  # dev, local, prod, ...
+    known = ", ".join(available_environments())
     assert lines[0].endswith(f"nowhere.tfvars.json does not exist (known environments: {known})")
 
 
 def test_aws_target_without_terraform_outputs_says_what_is_missing(capsys, monkeypatch, tmp_path):
-    monkeypatch.setattr(targets, "terraform_outputs", lambda: {"api_url": {"value": "https://x"}})
+    monkeypatch.setattr(
+        targets, "terraform_outputs", lambda env: {"api_url": {"value": "https://x"}}
+    )
     code, lines = run(capsys, "--target", "aws", "--env", "dev", "--results", str(tmp_path))
     assert (code, lines) == (
         2,
         [
             "error: terraform outputs are missing stream_name, table_name"
-            " (deploy with `make deploy ENV=dev` first)"
+            " (run `make deploy ENV=dev` or `make outputs ENV=dev` first)"
         ],
     )
     assert list(tmp_path.iterdir()) == []  # no run folder for a run that never started
@@ -52,11 +54,17 @@ def test_aws_target_without_terraform_outputs_says_what_is_missing(capsys, monke
 
 def test_aws_target_without_terraform_on_path(capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(targets.shutil, "which", lambda name: None)
-    code, lines = run(capsys, "--target", "aws", "--results", str(tmp_path))
+    monkeypatch.setattr(targets, "TERRAFORM_DIR", tmp_path)  # no saved <env>.outputs.json
+    code, lines = run(capsys, "--target", "aws", "--results", str(tmp_path / "results"))
     assert (code, lines) == (
         2,
         ["error: TARGET=aws needs terraform on PATH to read the deployed names"],
     )
+
+
+def test_saved_outputs_of_make_deploy_are_read_first(tmp_path):
+    (tmp_path / "dev.outputs.json").write_text('{"stream_name": {"value": "s"}}')
+    assert targets.terraform_outputs("dev", tmp_path) == {"stream_name": {"value": "s"}}
 
 
 def test_scenarios_lists_every_scenario(capsys):
@@ -96,7 +104,7 @@ def test_an_unreachable_aws_target_is_one_line_and_exit_2(capsys, monkeypatch, t
         "table_name": {"value": "redline-events-dev"},
         "api_url": {"value": "https://abc.execute-api.us-east-1.amazonaws.com"},
     }
-    monkeypatch.setattr(targets, "terraform_outputs", lambda: outputs)
+    monkeypatch.setattr(targets, "terraform_outputs", lambda env: outputs)
     code, lines = run(capsys, "--target", "aws", "--results", str(tmp_path))  # network blocked
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith(

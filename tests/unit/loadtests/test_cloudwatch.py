@@ -113,3 +113,11 @@ def test_a_table_spending_more_than_provisioned_is_not_sustained_before_it_throt
     assert summarize_window(window, 180) == ({}, None)
     steps = [step(1, 234, False, f"{TABLE_OVERSPEND} (provisioned 200) 234")]
     assert bottleneck_of_steps(steps, [])["resource"] == "dynamodb table writes"
+
+
+def test_the_api_polled_only_by_probes_is_not_the_bottleneck_of_an_ingest_run():
+    steps = [step(1, 1400, False, "produced->readable p95 9000 ms > 8000 ms")]
+    rows = [row(1001, "AWS/Lambda", "Throttles", 40, "FunctionName=redline-api-local")]
+    found = bottleneck_of_steps(steps, rows, frozenset({"FunctionName=redline-api-local"}))
+    assert found["resource"] == CONSUMER
+    assert bottleneck_of_steps(steps, rows)["resource"] == "lambda concurrency"

@@ -38,7 +38,8 @@ def search_knee(respond, start: float, max_rate: float = 20_000, probes: int = 3
 def test_the_knee_is_found_within_five_percent(capacity, start_share):
     search, probes = search_knee(pipeline_with_capacity(capacity), capacity * start_share)
     assert search.done
-    assert capacity * 0.95 <= search.knee <= capacity
+    # a probe may carry up to the throttle tolerance above capacity and still be sustained
+    assert capacity * 0.95 <= search.knee <= capacity * (1 + CRITERIA.throttle_tolerance)
     assert probes <= 16
 
 
