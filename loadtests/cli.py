@@ -660,6 +660,12 @@ def print_summary(
             f"audit: produced {a.produced} stored {a.stored} dead-lettered {a.dead_lettered}"
             f" lost {a.lost} unexpected {a.unexpected}"
         )
+        if a.lost and not a.drained:
+            print(
+                f"warning: the consumer had not caught up after {a.drain_wait_s:.0f} s of waiting:"
+                " 'lost' includes events still on the stream (raise --drain-timeout, or read"
+                " the ingest log under logs/ and the on-failure queue)"
+            )
     for gate in summary["gates"]:
         print(("  ok    " if gate["passed"] else "  FAIL  ") + gate["message"])
     if summary.get("error"):

@@ -78,3 +78,36 @@ def test_waiting_for_the_consumer_is_bounded(aws):
         dynamodb, "events", ["run1.p.1", "run1.p.404"], 0.0, sleep=lambda s: None
     )
     assert not drained
+
+
+def test_summary_says_when_lost_events_may_still_be_on_the_stream(tmp_path, capsys):
+    # GIVEN an audit that gave up waiting for the consumer with events not yet stored
+    from loadtests.audit import AuditResult
+    from loadtests.cli import print_summary
+
+    audit = AuditResult(
+        produced=100,
+        stored=54,
+        dead_lettered=0,
+        lost=46,
+        unexpected=0,
+        drained=False,
+        drain_wait_s=60.0,
+    )
+    summary = {"passed": False, "gates": [], "knee_rps": None}
+    # WHEN the summary block is printed
+    print_summary(tmp_path, summary, audit, None)
+    # THEN the user is told the loss may be a consumer still behind, and what to do
+    out = capsys.readouterr().out
+    assert "lost 46" in out
+    assert "the consumer had not caught up after 60 s of waiting" in out
+    assert "raise --drain-timeout" in out
+
+
+def test_summary_has_no_drain_warning_when_the_consumer_caught_up(tmp_path, capsys):
+    from loadtests.audit import AuditResult
+    from loadtests.cli import print_summary
+
+    audit = AuditResult(produced=10, stored=10, dead_lettered=0, lost=0, unexpected=0)
+    print_summary(tmp_path, {"passed": True, "gates": [], "knee_rps": None}, audit, None)
+    assert "had not caught up" not in capsys.readouterr().out
