@@ -312,7 +312,7 @@ class Function:
         elif self._publisher is not None and '"_aws"' in line:
             self._publisher.record_emf(line)
 
-    def wait_for_report(self, request_id: str, timeout_s: float = 2.0) -> bool:
+    def wait_for_report(self, request_id: str, timeout_s: float = 10.0) -> bool:
         """Wait until the invocation's REPORT line is in the log file (it is written by another
         thread, after the result came back): `LogType=Tail` must include it, as Lambda's does."""
         deadline = time.monotonic() + timeout_s
