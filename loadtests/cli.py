@@ -304,7 +304,33 @@ def _per_second(run_dir: Path, request_types: tuple[str, ...], column: str) -> d
     return seconds
 
 
+def _forward_complete_minutes(target: Target) -> None:
+    """Invoke the local forwarder once so every complete minute of the run is in its payloads
+    (its schedule would only get there a minute or two later)."""
+    url = target.info.get("lambda_endpoint_url") if target.name == "local" else None
+    if not url:
+        return
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name=target.environment.aws_region,
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=90),
+    )
+    name = f"redline-forwarder-{target.environment.environment}"
+    try:
+        answer = client.invoke(FunctionName=name, Payload=b"{}")
+        if answer.get("FunctionError"):
+            print(f"warning: the forwarder failed: {answer['Payload'].read()[:300]!r}")
+    except Exception as exc:  # the run's results stand without New Relic's copy
+        print(f"warning: could not invoke {name}: {exc}")
+
+
 def _copy_newrelic_payloads(target: Target, run_dir: Path, start: float, end: float) -> None:
+    """Copy the forwarder's bodies into the run folder, keeping each body's minute blocks
+    that overlap the run window (a body's `common.timestamp` is its minute's start)."""
     if target.state_dir is None:
         return
     source = target.state_dir / rf.NEWRELIC_PAYLOADS
@@ -313,16 +339,15 @@ def _copy_newrelic_payloads(target: Target, run_dir: Path, start: float, end: fl
     kept = []
     for line in source.read_text(encoding="utf-8").splitlines():
         try:
-            body = json.loads(line)
-            stamps = [
-                point.get("timestamp", 0) / 1000
-                for block in body
-                for point in block.get("metrics", [])
+            blocks = [
+                block
+                for block in json.loads(line)
+                if start - 60 < block["common"]["timestamp"] / 1000 < end
             ]
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, KeyError, AttributeError, TypeError):
             continue
-        if any(start - 60 <= s <= end + 60 for s in stamps):
-            kept.append(line)
+        if blocks:
+            kept.append(json.dumps(blocks, separators=(",", ":")))
     if kept:
         (run_dir / rf.NEWRELIC_PAYLOADS).write_text("\n".join(kept) + "\n", encoding="utf-8")
 
@@ -440,6 +465,9 @@ def _start_target(
         gateway_args = (
             ["--burst-seconds", f"{args.burst_seconds:g}"] if args.burst_seconds else None
         )
+        # The stack's CloudWatch holds a second's data at once: the forwarder need not wait
+        # AWS's minute for late datapoints before it sends a complete minute.
+        os.environ.setdefault("FORWARDER_SETTLE_SECONDS", "5")
         stack = targets.start_local(env_name, work_dir / "stack", gateway_args)
         started(stack)
         targets.check_reachable(stack.endpoints, local=True)
@@ -627,6 +655,8 @@ def finalize(
     ended = time.time()
     run_json.update(ended_at=folder.iso(ended), duration_s=round(ended - started_at, 1))
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
+    if not interrupted:
+        _forward_complete_minutes(target)
     _copy_newrelic_payloads(target, run_dir, window_start, window_end)
     report = folder.plain_report(
         summary, audit_result.to_dict() if audit_result else None, run_json
