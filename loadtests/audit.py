@@ -1,9 +1,11 @@
 """The data-loss audit: every event id Kinesis acknowledged is in the table or the DLQ.
 
 After the load stops it waits (bounded) for the consumer to store the last acknowledged
-events, then reads this run's ids from the table (a Scan on `event_id`, filtered by the run's
-id prefix) and from the dead-letter queue (received with a visibility timeout longer than
-the audit, never deleted), and compares the sets.
+events, then reads this run's ids from the table (`by_key`: BatchGetItem of the acknowledged
+ids, reading only the run's items, as TARGET=aws does; else a Scan filtered by the run's id
+prefix, which also finds stored ids nobody acknowledged) and from the dead-letter queue
+(received with a visibility timeout longer than the audit, never deleted), and compares the
+sets.
 """
 
 from __future__ import annotations
@@ -183,8 +185,17 @@ def event_id_of(body: str) -> str | None:
         return None
 
 
+def stored_ids_by_key(dynamodb: Any, table: str, ids: set[str]) -> set[str]:
+    """The ids that are in the table, read by key: only this run's items are read."""
+    return ids - set(_missing(dynamodb, table, sorted(ids)))
+
+
 def run_audit(
-    endpoints: Endpoints, work_dir: str | Path, prefix: str, drain_timeout_s: float
+    endpoints: Endpoints,
+    work_dir: str | Path,
+    prefix: str,
+    drain_timeout_s: float,
+    by_key: bool = False,
 ) -> AuditResult:
     produced, tails = read_acked(work_dir)
     dynamodb, sqs = _clients(endpoints)
@@ -192,15 +203,21 @@ def run_audit(
     dead = dead_lettered_ids(sqs, queue, prefix) if queue else set()
     tails = [event_id for event_id in tails if event_id not in dead]
     drained, waited = wait_until_stored(dynamodb, endpoints.table_name, tails, drain_timeout_s)
-    stored = stored_ids(dynamodb, endpoints.table_name, prefix)
+    if by_key:
+        stored = stored_ids_by_key(dynamodb, endpoints.table_name, produced - dead)
+    else:
+        stored = stored_ids(dynamodb, endpoints.table_name, prefix)
     if queue:
         dead |= dead_lettered_ids(sqs, queue, prefix)
     result = compare(produced, stored, dead)
     if result.lost and drained:
         # The tails were stored but some earlier ids were not: give stragglers one more look.
         time.sleep(min(10.0, drain_timeout_s))
-        result = compare(
-            produced, stored | stored_ids(dynamodb, endpoints.table_name, prefix), dead
+        again = (
+            stored_ids_by_key(dynamodb, endpoints.table_name, produced - stored - dead)
+            if by_key
+            else stored_ids(dynamodb, endpoints.table_name, prefix)
         )
+        result = compare(produced, stored | again, dead)
     result.drained, result.drain_wait_s = drained, waited
     return result

@@ -96,8 +96,51 @@ def build_parser() -> argparse.ArgumentParser:
         ("--gate-min-achieved", "min_achieved_ratio", float),
     ):
         run.add_argument(flag, dest=dest, type=kind, default=None)
+    add_your_pipeline_options(run)
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
     return parser
+
+
+def add_your_pipeline_options(run: argparse.ArgumentParser) -> None:
+    """Your own handlers and stack, and the safety of a TARGET=aws run (loadtests/preflight)."""
+    from pipeline.local.runtime.app import handler_override
+
+    run.add_argument(
+        "--handler",
+        type=handler_override,
+        action="append",
+        default=[],
+        help="TARGET=local: replace a function's handler, <ingest|api>=<module.function>"
+        " (repeatable; the same switch as `make up`)",
+    )
+    run.add_argument(
+        "--outputs",
+        default=None,
+        help="TARGET=aws: a JSON file naming your stack (stream_name, table_name required;"
+        " api_url, dead_letter_queue_url, kms_key_arn, region optional);"
+        " default: terraform/<env>.outputs.json or `terraform output -json`",
+    )
+    run.add_argument(
+        "--yes",
+        action="store_true",
+        help="TARGET=aws: accept the printed cost estimate without asking (CI)",
+    )
+    run.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="TARGET=aws: refuse (exit 2) a run whose estimated worst case costs more (USD)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="TARGET=aws: print the cost estimate and the IAM policy, then stop",
+    )
+    run.add_argument(
+        "--prices",
+        default=None,
+        help="a price file laid over reports/prices.json for the estimate (default: none)",
+    )
 
 
 OVERRIDES = [
@@ -423,9 +466,12 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
         env_name = args.env or ("local" if args.target == "local" else "dev")
         environment = load_environment(env_name)
+        scenario = _preflight(args, scenario, env_name, environment)
     except (ScenarioError, EnvironmentConfigError) as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except _PreflightStop as stop:
+        return stop.code
 
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     started: list[Target] = []  # what this run started, stopped in `finally` whatever happens
@@ -451,6 +497,43 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous_term)
 
 
+class _PreflightStop(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _preflight(
+    args: argparse.Namespace, scenario: Scenario, env_name: str, environment: EnvironmentConfig
+) -> Scenario:
+    """Before anything starts: your handlers exist; a TARGET=aws run is priced and confirmed."""
+    from loadtests import preflight
+    from loadtests.cost import CostError
+    from loadtests.outputs import OutputsError
+    from reports.prices import PricesError
+
+    args.aws_endpoints = None
+    try:
+        if args.handler and args.target != "local":
+            raise ScenarioError("--handler needs TARGET=local (on AWS the deployed code runs)")
+        for kind, handler in args.handler:
+            preflight.check_handler(kind, handler)
+        if args.target != "aws":
+            if args.outputs or args.dry_run:
+                raise ScenarioError("--outputs and --dry-run need TARGET=aws")
+            return scenario
+        plan = preflight.plan_aws(
+            preflight.stack_outputs(args.outputs, env_name), scenario, environment, args.prices
+        )
+        if not preflight.announce_and_confirm(plan, args.budget, args.yes, args.dry_run):
+            raise _PreflightStop(EXIT_OK)
+    except (preflight.PreflightError, CostError, OutputsError, PricesError, TargetError) as exc:
+        raise ScenarioError(str(exc)) from None
+    except EOFError:
+        raise ScenarioError("not confirmed (no answer): nothing was started") from None
+    args.aws_endpoints = plan.endpoints
+    return plan.scenario
+
+
 def _raise_interrupt(_signum: int, _frame: Any) -> NoReturn:
     raise KeyboardInterrupt
 
@@ -468,12 +551,15 @@ def _start_target(
         # The stack's CloudWatch holds a second's data at once: the forwarder need not wait
         # AWS's minute for late datapoints before it sends a complete minute.
         os.environ.setdefault("FORWARDER_SETTLE_SECONDS", "5")
-        stack = targets.start_local(env_name, work_dir / "stack", gateway_args)
+        stack = targets.start_local(
+            env_name, work_dir / "stack", gateway_args, handlers=dict(args.handler)
+        )
         started(stack)
         targets.check_reachable(stack.endpoints, local=True)
         return stack
-    outputs = targets.terraform_outputs(env_name)
-    endpoints = targets.aws_endpoints(outputs, environment)
+    endpoints = args.aws_endpoints or targets.aws_endpoints(
+        targets.terraform_outputs(env_name), environment
+    )
     targets.check_reachable(endpoints, local=False)
     return Target("aws", endpoints, environment, False)
 
@@ -590,6 +676,7 @@ def finalize(
                 work_dir,
                 prefix=f"{config.run_id}.",
                 drain_timeout_s=0.0 if interrupted else scenario.drain_timeout_s,
+                by_key=target.name == "aws",  # read only the run's items, never the table
             )
             folder.write_json(run_dir / rf.AUDIT_JSON, audit_result.to_dict())
         except Exception as exc:

@@ -87,7 +87,10 @@ def local_endpoints(environment: EnvironmentConfig, stack: dict[str, Any]) -> En
 
 
 def start_local(
-    environment_name: str, state_dir: Path, gateway_args: list[str] | None = None
+    environment_name: str,
+    state_dir: Path,
+    gateway_args: list[str] | None = None,
+    handlers: dict[str, str] | None = None,
 ) -> Target:
     """Start the local stack on free ports in `state_dir`; the Target's stop() stops it."""
     environment = load_environment(environment_name)
@@ -108,6 +111,7 @@ def start_local(
             lambda_port=0,
             state_dir=state_dir,
             gateway_args=gateway_args,
+            handlers=handlers or None,
         )
     except StackError as exc:
         raise TargetError(f"the local stack did not start: {exc}") from None
@@ -220,6 +224,8 @@ def check_reachable(endpoints: Endpoints, local: bool) -> None:
         raise TargetError(
             f"target unreachable: stream {endpoints.stream_name} at {where}: {_short(exc)}"
         ) from None
+    if not endpoints.api_url:  # a stack without a read API: ingest only
+        return
     url = f"{endpoints.api_url}/health"
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only  # nosec B310

@@ -20,7 +20,12 @@ LOADTEST_ARGS = --scenario $(SCENARIO) --target $(TARGET) --workers $(WORKERS) $
   $(if $(GATE_P95_MS),--gate-p95-ms $(GATE_P95_MS)) $(if $(GATE_P99_MS),--gate-p99-ms $(GATE_P99_MS)) \
   $(if $(GATE_ERROR_RATE),--gate-error-rate $(GATE_ERROR_RATE)) \
   $(if $(GATE_MAX_LOST),--gate-max-lost $(GATE_MAX_LOST)) \
-  $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED))
+  $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED)) $(YOUR_PIPELINE_ARGS)
+# Your pipeline and safe AWS runs (loadtests/preflight.py): HANDLER="ingest=my.mod.fn api=..."
+# (TARGET=local), OUTPUTS=<your stack's names file>, YES=1, BUDGET=<USD>, DRY_RUN=1, PRICES=<file>.
+YOUR_PIPELINE_ARGS = $(foreach h,$(HANDLER),--handler $(h)) $(if $(OUTPUTS),--outputs $(OUTPUTS)) \
+  $(if $(YES),--yes) $(if $(BUDGET),--budget $(BUDGET)) $(if $(DRY_RUN),--dry-run) \
+  $(if $(PRICES),--prices $(PRICES))
 
 loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak TARGET=local|aws RATE= DURATION= WORKERS=): results/latest/
 	@$(PY) -m loadtests run $(LOADTEST_ARGS)

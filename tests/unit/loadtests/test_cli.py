@@ -45,8 +45,9 @@ def test_aws_target_without_terraform_outputs_says_what_is_missing(capsys, monke
     assert (code, lines) == (
         2,
         [
-            "error: terraform outputs are missing stream_name, table_name"
-            " (run `make deploy ENV=dev` or `make outputs ENV=dev` first)"
+            "error: terraform outputs of dev: stream_name: required field is missing;"
+            " table_name: required field is missing (run `make deploy ENV=dev` or"
+            " `make outputs ENV=dev` first, or describe your stack in a file: --outputs FILE)"
         ],
     )
     assert list(tmp_path.iterdir()) == []  # no run folder for a run that never started
@@ -105,7 +106,7 @@ def test_an_unreachable_aws_target_is_one_line_and_exit_2(capsys, monkeypatch, t
         "api_url": {"value": "https://abc.execute-api.us-east-1.amazonaws.com"},
     }
     monkeypatch.setattr(targets, "terraform_outputs", lambda env: outputs)
-    code, lines = run(capsys, "--target", "aws", "--results", str(tmp_path))  # network blocked
+    code, lines = run(capsys, "--target", "aws", "--yes", "--results", str(tmp_path))  # no network
     assert code == 2 and len(lines) == 1
     assert lines[0].startswith(
         "error: target unreachable: stream redline-events-dev at AWS us-east-1: "

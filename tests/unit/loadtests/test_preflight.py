@@ -1,0 +1,231 @@
+"""A TARGET=aws run against a stack the user describes by hand: priced, its IAM policy
+printed, confirmed or refused before anything starts; your handlers checked before start."""
+
+import fnmatch
+import json
+
+import boto3
+import botocore.client
+import pytest
+from moto import mock_aws
+
+from loadtests import audit, cli, cloudwatch, cost, iam, preflight
+from loadtests import target as targets
+from loadtests.outputs import OutputsError, endpoints_of, load_outputs
+from loadtests.scenarios import resolve
+from pipeline.config import load_environment
+from reports.prices import load_prices
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's account
+OUTPUTS = {
+    "stream_name": "orders",
+    "table_name": "orders-events",
+    "region": REGION,
+    "dead_letter_queue_url": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/orders-dlq",
+    "kms_key_arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234",
+    "account_id": ACCOUNT,
+}
+
+
+@pytest.fixture
+def outputs_file(tmp_path):
+    path = tmp_path / "orders.outputs.json"
+    path.write_text(json.dumps(OUTPUTS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def nothing_starts(monkeypatch):
+    """Any attempt to reach a stack fails the test: these runs must stop before."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the run started something")
+
+    monkeypatch.setattr(targets, "start_local", refuse)
+    monkeypatch.setattr(targets, "check_reachable", refuse)
+    monkeypatch.setattr(cli, "run_locust", refuse)
+
+
+def run(capsys, *argv):
+    code = cli.main(["run", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err.strip().splitlines()
+
+
+def test_dry_run_prints_the_cost_and_the_policy_and_stops(
+    capsys, outputs_file, tmp_path, nothing_starts
+):
+    # GIVEN a hand-written outputs file for a stack without a read API
+    # WHEN a dry run of the smoke scenario is asked for
+    code, out, err = run(
+        capsys,
+        "--target", "aws", "--env", "dev", "--scenario", "smoke",
+        "--outputs", str(outputs_file), "--dry-run", "--results", str(tmp_path / "results"),
+    )  # fmt: skip
+    # THEN it prints the worst case, its price and the policy, and stops at the confirmation
+    assert code == 0, err
+    assert "readers and end-to-end probes are off" in out
+    assert "records put          1,000" in out  # 50 records/s for 20 s
+    assert "estimated cost, at most" in out
+    policy = json.loads(out[out.index("{") : out.rindex("}") + 1])
+    assert "kinesis:PutRecords" in iam.allowed_actions(policy)
+    assert "dry run: stopping before the confirmation; nothing was started" in out
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "error: TARGET=aws needs confirmation: pass --yes (YES=1 with make)"),
+        (["--budget", "0.001", "--yes"], "error: --budget: the run may cost up to"),
+        (["--budget", "0.001", "--dry-run"], "error: --budget: the run may cost up to"),
+    ],
+)
+def test_an_unconfirmed_or_over_budget_run_is_refused_in_one_line(
+    capsys, outputs_file, nothing_starts, extra, message
+):
+    code, _, err = run(
+        capsys, "--target", "aws", "--scenario", "smoke", "--outputs", str(outputs_file), *extra
+    )
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith(message), err
+
+
+def test_an_outputs_file_missing_a_field_is_named(capsys, tmp_path, nothing_starts):
+    path = tmp_path / "out.json"
+    path.write_text(json.dumps({"table_name": "t", "strem_name": "s"}), encoding="utf-8")
+    code, _, err = run(capsys, "--target", "aws", "--outputs", str(path), "--dry-run")
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"error: {path}: stream_name: required field is missing;")
+    assert "strem_name: unknown field (allowed: stream_name, table_name," in err[0]
+
+
+def test_terraform_shaped_outputs_are_read_too(tmp_path):
+    path = tmp_path / "dev.outputs.json"
+    path.write_text(
+        json.dumps(
+            {
+                "stream_name": {"value": "redline-events-dev", "type": "string"},
+                "table_name": {"value": "redline-events-dev"},
+                "aws_region": {"value": "us-east-1"},
+                "api_url": {"value": "https://abc.execute-api.us-east-1.amazonaws.com"},
+                "new_relic_dashboard_url": {"value": None},
+            }
+        ),
+        encoding="utf-8",
+    )
+    outputs = load_outputs(path)
+    assert (outputs.region, outputs.api_url) == (
+        "us-east-1",
+        "https://abc.execute-api.us-east-1.amazonaws.com",
+    )
+    with pytest.raises(OutputsError, match="api_url: String should match pattern"):
+        load_outputs(_write(tmp_path / "x.json", {**OUTPUTS, "api_url": "ftp://x"}))
+
+
+def _write(path, data):
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_handler_that_cannot_be_imported_stops_the_run_before_it_starts(
+    capsys, tmp_path, monkeypatch, nothing_starts
+):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "my_ingest.py").write_text("def handle(event, context):\n    return {}\n")
+    (tmp_path / "broken_ingest.py").write_text("def handle(event, context)\n    return {}\n")
+    cases = {
+        "ingest=nowhere_module.handle": "module 'nowhere_module' cannot be imported",
+        "ingest=my_ingest.handler": "defines no top-level 'handler'",
+        "ingest=broken_ingest.handle": "line 1: expected ':'",
+    }
+    for handler, message in cases.items():
+        code, _, err = run(capsys, "--scenario", "smoke", "--handler", handler)
+        assert code == 2 and len(err) == 1, err
+        assert err[0].startswith(f"error: --handler {handler}: ") and message in err[0], err
+    preflight.check_handler("ingest", "my_ingest.handle")  # the good one passes
+
+
+def test_worst_case_counts_follow_the_scenario_shape():
+    dev = load_environment("dev")
+    prices = load_prices()
+    spike = resolve("spike", {"rate": 100.0, "duration_s": 100.0, "probe_rate": 0.0})
+    # 40 s at 100/s, 20 s at 400/s, 40 s at 100/s
+    assert cost.worst_case_counts(spike)[0] == 16_000
+    capacity = resolve("capacity", {"rate": 1000.0, "duration_s": 60.0, "probe_rate": 0.0})
+    small = cost.estimate(capacity, dev, prices)
+    big = cost.estimate(resolve("capacity", {"probe_rate": 0.0}), dev, prices)
+    assert small.records == 60_000 and big.records == 20_000 * 120
+    assert 0 < small.total < big.total
+    assert small.prices_checked == prices.checked
+
+
+@pytest.fixture
+def stack():
+    """A stack as the outputs file describes it, in moto (the account is moto's)."""
+    with mock_aws():
+        kinesis = boto3.client("kinesis", region_name=REGION)
+        kinesis.create_stream(StreamName="orders", ShardCount=1)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(
+            TableName="orders-events",
+            KeySchema=[{"AttributeName": "event_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "event_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="orders-events", Item={"event_id": {"S": "run1.p.1"}})
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"event_id": "run1.p.2"}))
+        yield queue_url
+
+
+IAM_PREFIX = {"monitoring": "cloudwatch"}  # CloudWatch signs as "monitoring"
+
+
+def test_the_policy_allows_every_call_the_run_and_its_audit_make(stack, tmp_path, monkeypatch):
+    # GIVEN the policy made for a run against this stack
+    endpoints = endpoints_of(
+        load_outputs(_write(tmp_path / "o.json", {**OUTPUTS, "dead_letter_queue_url": stack})),
+        load_environment("dev"),
+    )
+    policy = iam.load_test_policy(
+        endpoints, readers=False, kms_key_arn=OUTPUTS["kms_key_arn"], account_id=ACCOUNT
+    )
+    calls: list[tuple[str, str, dict]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def record(self, operation, params):
+        prefix = self.meta.service_model.signing_name
+        calls.append((IAM_PREFIX.get(prefix, prefix), operation, params))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", record)
+    # WHEN the run checks the stream, puts records, audits by key and reads its metrics
+    targets.check_reachable(endpoints, local=False)
+    from loadtests.clients import kinesis_client
+
+    kinesis_client(REGION, None).put_records(
+        StreamName="orders", Records=[{"Data": b"{}", "PartitionKey": "k"}]
+    )
+    (tmp_path / "acked-1.txt").write_text("run1.p.1\nrun1.p.2\nrun1.p.3\n")
+    result = audit.run_audit(endpoints, tmp_path, "run1.", drain_timeout_s=0.0, by_key=True)
+    cloudwatch.fetch(endpoints, 1_700_000_000, 1_700_000_060, 60)
+    # THEN every call is allowed by a statement naming that resource, and no Scan was made
+    assert (result.stored, result.dead_lettered, result.lost) == (1, 1, 1)
+    arns = {
+        "kinesis": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders",
+        "dynamodb": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders-events",
+        "sqs": f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders-dlq",
+        "cloudwatch": "*",
+    }
+    made = {f"{service}:{operation}" for service, operation, _ in calls}
+    assert {"dynamodb:BatchGetItem", "sqs:ReceiveMessage", "cloudwatch:GetMetricData"} <= made
+    assert "dynamodb:Scan" not in made
+    for action in made:
+        service = action.split(":")[0]
+        assert any(
+            action in s["Action"] and fnmatch.fnmatchcase(arns[service], s["Resource"])
+            for s in policy["Statement"]
+        ), f"{action} on {arns[service]} is not allowed by the generated policy"
