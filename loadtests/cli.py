@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from loadtests import folder, gates
 from loadtests import timeline as tl
+from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
 from loadtests.pacing import calls_per_second
 from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
@@ -41,7 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 EXIT_OK, EXIT_GATES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 LOCUST_GRACE_S = 60.0  # beyond the scenario's own bound
-STACK_ITEM_OVERHEAD_BYTES = 120  # arrived_at, stored_at, sequence_number and their names
+STACK_ITEM_OVERHEAD_BYTES = STORED_ITEM_OVERHEAD_BYTES  # what the stack adds to an event
 
 
 class UsageError(Exception):

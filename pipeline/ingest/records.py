@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import math
+import os
 from dataclasses import dataclass
 from decimal import DecimalException
 from enum import StrEnum
@@ -34,6 +35,25 @@ DYNAMODB_MAX_NESTING_DEPTH = 32
 # 2 JSON characters, 3 bytes stored); below this many bytes the exact size is not needed.
 _EXACT_SIZE_ABOVE_BYTES = limits.DYNAMODB_MAX_ITEM_BYTES // 2
 _MAX_ERRORS_IN_DETAIL = 5
+# Stored events expire (DynamoDB TTL on `expires_at`, docs/pipeline.md) this many days after
+# they arrived, unless the function's ITEM_TTL_DAYS says otherwise: load-test data never
+# stays for good.
+ITEM_TTL_DAYS_DEFAULT = 30
+ITEM_TTL_DAYS_MAX = 3650
+TTL_ATTRIBUTE = "expires_at"
+
+
+def item_ttl_seconds(environ: dict[str, str] | None = None) -> int:
+    """ITEM_TTL_DAYS (1..3650, default 30) in seconds; raises ValueError naming the variable."""
+    text = (os.environ if environ is None else environ).get("ITEM_TTL_DAYS", "").strip()
+    if not text:
+        return ITEM_TTL_DAYS_DEFAULT * 86400
+    if not text.isdigit() or not 1 <= int(text) <= ITEM_TTL_DAYS_MAX:
+        raise ValueError(f"ITEM_TTL_DAYS must be a whole number of days 1..3650, got {text!r}")
+    return int(text) * 86400
+
+
+_ITEM_TTL_S = item_ttl_seconds()
 _MAX_ECHOED_EVENT_ID_CHARS = 256
 
 
@@ -115,6 +135,8 @@ def event_item(event: Event, arrived_at: float, sequence_number: str) -> dict[st
         "payload": to_attribute_value(event.payload, "payload", 1),
         "arrived_at": {"N": _number_text(float(arrived_at), "arrived_at")},
         "sequence_number": {"S": sequence_number},
+        # Epoch seconds, as DynamoDB TTL requires.
+        TTL_ATTRIBUTE: {"N": str(int(arrived_at) + _ITEM_TTL_S)},
     }
 
 

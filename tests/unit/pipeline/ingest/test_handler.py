@@ -59,6 +59,8 @@ def test_good_batch_is_stored_with_arrival_storage_and_sequence(aws, handler, la
     stored = float(item["stored_at"]["N"])
     assert arrived == pytest.approx(event_body(7)["produced_at"] + 0.05, abs=0.002)
     assert stored > arrived
+    # DynamoDB TTL deletes it 30 days after it arrived (epoch seconds, a whole number)
+    assert int(item["expires_at"]["N"]) == int(arrived) + 30 * 86400
     assert item["payload"] == {
         "M": {
             "user": {"S": "u-7"},
