@@ -22,6 +22,9 @@ import boto3
 from botocore.config import Config
 
 from loadtests.runconfig import ACKED_PREFIX, Endpoints
+from pipeline.config import AuditConfig
+
+REDLINE_TABLE = AuditConfig()  # partition key event_id holding the id as is
 
 SAMPLE_SIZE = 20
 DRAIN_SAMPLE = 100  # the last acknowledged ids checked while waiting for the consumer
@@ -97,12 +100,13 @@ def wait_until_stored(
     ids: list[str],
     timeout_s: float,
     sleep: Callable[[float], None] = time.sleep,
+    schema: AuditConfig = REDLINE_TABLE,
 ) -> tuple[bool, float]:
     """Wait (bounded) until these ids are in the table; True when they all are."""
     started = time.monotonic()
     missing = list(dict.fromkeys(ids))
     while True:
-        missing = _missing(dynamodb, table, missing)
+        missing = _missing(dynamodb, table, missing, schema)
         waited = time.monotonic() - started
         if not missing:
             return True, waited
@@ -111,17 +115,21 @@ def wait_until_stored(
         sleep(min(2.0, max(timeout_s - waited, 0.1)))
 
 
-def _missing(dynamodb: Any, table: str, ids: list[str]) -> list[str]:
+def _missing(
+    dynamodb: Any, table: str, ids: list[str], schema: AuditConfig = REDLINE_TABLE
+) -> list[str]:
     missing = []
+    key = schema.key_attribute
+    projection = {"ProjectionExpression": "#k", "ExpressionAttributeNames": {"#k": key}}
     for offset in range(0, len(ids), 100):
         chunk = ids[offset : offset + 100]
-        keys = [{"event_id": {"S": i}} for i in chunk]
-        found: set[str] = set()
+        keys = [{key: {"S": schema.key_of(i)}} for i in chunk]
+        found: set[str | None] = set()
         for _attempt in range(20):
-            response = dynamodb.batch_get_item(
-                RequestItems={table: {"Keys": keys, "ProjectionExpression": "event_id"}}
+            response = dynamodb.batch_get_item(RequestItems={table: {"Keys": keys, **projection}})
+            found.update(
+                schema.id_of(item[key]["S"]) for item in response["Responses"].get(table, [])
             )
-            found.update(item["event_id"]["S"] for item in response["Responses"].get(table, []))
             keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
             if not keys:
                 break
@@ -130,17 +138,24 @@ def _missing(dynamodb: Any, table: str, ids: list[str]) -> list[str]:
     return missing
 
 
-def stored_ids(dynamodb: Any, table: str, prefix: str) -> set[str]:
+def stored_ids(
+    dynamodb: Any, table: str, prefix: str, schema: AuditConfig = REDLINE_TABLE
+) -> set[str]:
     ids: set[str] = set()
+    key_prefix = schema.key_format.partition("{id}")[0] + prefix
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "ProjectionExpression": "event_id",
-        "FilterExpression": "begins_with(event_id, :prefix)",
-        "ExpressionAttributeValues": {":prefix": {"S": prefix}},
+        "ProjectionExpression": "#k",
+        "ExpressionAttributeNames": {"#k": schema.key_attribute},
+        "FilterExpression": "begins_with(#k, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": key_prefix}},
     }
     for _page in range(MAX_SCAN_PAGES):
         response = dynamodb.scan(**kwargs)
-        ids.update(item["event_id"]["S"] for item in response.get("Items", []))
+        for item in response.get("Items", []):
+            record_id = schema.id_of(item[schema.key_attribute]["S"])
+            if record_id is not None:
+                ids.add(record_id)
         if "LastEvaluatedKey" not in response:
             return ids
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -185,9 +200,11 @@ def event_id_of(body: str) -> str | None:
         return None
 
 
-def stored_ids_by_key(dynamodb: Any, table: str, ids: set[str]) -> set[str]:
+def stored_ids_by_key(
+    dynamodb: Any, table: str, ids: set[str], schema: AuditConfig = REDLINE_TABLE
+) -> set[str]:
     """The ids that are in the table, read by key: only this run's items are read."""
-    return ids - set(_missing(dynamodb, table, sorted(ids)))
+    return ids - set(_missing(dynamodb, table, sorted(ids), schema))
 
 
 def run_audit(
@@ -196,17 +213,19 @@ def run_audit(
     prefix: str,
     drain_timeout_s: float,
     by_key: bool = False,
+    schema: AuditConfig = REDLINE_TABLE,
 ) -> AuditResult:
     produced, tails = read_acked(work_dir)
     dynamodb, sqs = _clients(endpoints)
     queue = endpoints.dead_letter_queue_url
     dead = dead_lettered_ids(sqs, queue, prefix) if queue else set()
     tails = [event_id for event_id in tails if event_id not in dead]
-    drained, waited = wait_until_stored(dynamodb, endpoints.table_name, tails, drain_timeout_s)
+    table = endpoints.table_name
+    drained, waited = wait_until_stored(dynamodb, table, tails, drain_timeout_s, schema=schema)
     if by_key:
-        stored = stored_ids_by_key(dynamodb, endpoints.table_name, produced - dead)
+        stored = stored_ids_by_key(dynamodb, table, produced - dead, schema)
     else:
-        stored = stored_ids(dynamodb, endpoints.table_name, prefix)
+        stored = stored_ids(dynamodb, table, prefix, schema)
     if queue:
         dead |= dead_lettered_ids(sqs, queue, prefix)
     result = compare(produced, stored, dead)
@@ -214,9 +233,9 @@ def run_audit(
         # The tails were stored but some earlier ids were not: give stragglers one more look.
         time.sleep(min(10.0, drain_timeout_s))
         again = (
-            stored_ids_by_key(dynamodb, endpoints.table_name, produced - stored - dead)
+            stored_ids_by_key(dynamodb, table, produced - stored - dead, schema)
             if by_key
-            else stored_ids(dynamodb, endpoints.table_name, prefix)
+            else stored_ids(dynamodb, table, prefix, schema)
         )
         result = compare(produced, stored | again, dead)
     result.drained, result.drain_wait_s = drained, waited

@@ -115,6 +115,12 @@ def add_your_pipeline_options(run: argparse.ArgumentParser) -> None:
         " (repeatable; the same switch as `make up`)",
     )
     run.add_argument(
+        "--records",
+        default="",
+        help="a record generator hook, module:function, returning (partition_key, data bytes,"
+        " id) per record (default: loadtests.records:redline_events, Redline's events)",
+    )
+    run.add_argument(
         "--outputs",
         default=None,
         help="TARGET=aws: a JSON file naming your stack (stream_name, table_name required;"
@@ -510,6 +516,7 @@ def _preflight(
     from loadtests import preflight
     from loadtests.cost import CostError
     from loadtests.outputs import OutputsError
+    from loadtests.records import RecordHookError, try_hook
     from reports.prices import PricesError
 
     args.aws_endpoints = None
@@ -518,6 +525,8 @@ def _preflight(
             raise ScenarioError("--handler needs TARGET=local (on AWS the deployed code runs)")
         for kind, handler in args.handler:
             preflight.check_handler(kind, handler)
+        if args.records:
+            try_hook(args.records, scenario.record_bytes, scenario.event_types)
         if args.target != "aws":
             if args.outputs or args.dry_run:
                 raise ScenarioError("--outputs and --dry-run need TARGET=aws")
@@ -527,7 +536,14 @@ def _preflight(
         )
         if not preflight.announce_and_confirm(plan, args.budget, args.yes, args.dry_run):
             raise _PreflightStop(EXIT_OK)
-    except (preflight.PreflightError, CostError, OutputsError, PricesError, TargetError) as exc:
+    except (
+        preflight.PreflightError,
+        RecordHookError,
+        CostError,
+        OutputsError,
+        PricesError,
+        TargetError,
+    ) as exc:
         raise ScenarioError(str(exc)) from None
     except EOFError:
         raise ScenarioError("not confirmed (no answer): nothing was started") from None
@@ -593,6 +609,7 @@ def _run(
         users=users_per_process(scenario, workers, peak_rate(scenario, start_rate)),
         start_rate=start_rate,
         cloudwatch_in_loop=target.limits_emulated,
+        records=args.records,
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -608,6 +625,8 @@ def _run(
             "users_per_process": config.users,
             "start_rate": start_rate,
             "estimated_capacity": estimate,
+            "records": args.records or "loadtests.records:redline_events",
+            "handlers": dict(args.handler),
         },
         "started_at": folder.iso(time.time()),
         "ended_at": None,
@@ -663,7 +682,10 @@ def finalize(
         problems.append(f"Locust exited with code {locust_code}")
 
     audit_result = None
-    if any(work_dir.glob(f"{ACKED_PREFIX}*")):
+    schema = target.environment.audit
+    if not schema.enabled:
+        print("==> not audited: audit.enabled is false in the environment file")
+    elif any(work_dir.glob(f"{ACKED_PREFIX}*")):
         if interrupted:
             print("==> interrupted: skipping the drain wait, auditing what is stored now")
         else:
@@ -678,6 +700,7 @@ def finalize(
                 prefix=f"{config.run_id}.",
                 drain_timeout_s=0.0 if interrupted else scenario.drain_timeout_s,
                 by_key=target.name == "aws",  # read only the run's items, never the table
+                schema=schema,
             )
             folder.write_json(run_dir / rf.AUDIT_JSON, audit_result.to_dict())
         except Exception as exc:
@@ -784,6 +807,8 @@ def print_summary(
                 " 'lost' includes events still on the stream (raise --drain-timeout, or read"
                 " the ingest log under logs/ and the on-failure queue)"
             )
+    else:
+        print("audit: not audited")
     for gate in summary["gates"]:
         print(("  ok    " if gate["passed"] else "  FAIL  ") + gate["message"])
     if summary.get("error"):

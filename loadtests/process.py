@@ -17,8 +17,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from loadtests import keys
-from loadtests.clients import EventFactory, KinesisProducer, kinesis_client
+from loadtests.clients import KinesisProducer, kinesis_client
 from loadtests.pacing import Pacer, Slot
+from loadtests.records import RecordSource
 from loadtests.runconfig import ACKED_PREFIX, Endpoints, RunConfig
 from loadtests.timeline import Timeline
 
@@ -117,7 +118,8 @@ class ProcessState:
         self.probe_feed = SlotFeed(Pacer(max_units_per_call=1))
         self.phase = "starting"
         tag = f"p{os.getpid()}"
-        self.factory = EventFactory(
+        self.factory = RecordSource(  # the --records hook; Redline's events by default
+            config.records,
             id_prefix=f"{config.run_id}.{tag}",
             record_bytes=scenario.record_bytes,
             event_types=scenario.event_types,
@@ -128,7 +130,6 @@ class ProcessState:
                 key_count=scenario.key_count,
                 seed=os.getpid(),
             ),
-            seed=os.getpid(),
         )
         pool = sum(config.users.values()) + 5
         self.kinesis = kinesis_client(

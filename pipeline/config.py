@@ -167,6 +167,42 @@ class MonitoringConfig(_Strict):
         return self
 
 
+class AuditConfig(_Strict):
+    """How the loss audit finds a run's records in the table (bring your own table).
+
+    The table's partition key holds each record's id as `key_format` writes it ("{id}", or
+    e.g. "ORDER#{id}"); the local stack creates its table with that key. `enabled: false`
+    turns the audit off and the report says "not audited".
+    """
+
+    enabled: bool = True
+    key_attribute: str = "event_id"
+    key_format: str = "{id}"
+
+    @model_validator(mode="after")
+    def _names_a_key(self) -> AuditConfig:
+        if not self.key_attribute.strip():
+            raise ValueError(
+                "audit.key_attribute: name the table's partition key (the attribute that holds"
+                " each record's id), or set audit.enabled to false"
+            )
+        if self.key_format.count("{id}") != 1 or self.key_format.replace("{id}", "").count("{"):
+            raise ValueError(
+                f'audit.key_format must hold {{id}} once, e.g. "{{id}}" or "ORDER#{{id}}",'
+                f" got {self.key_format!r}"
+            )
+        return self
+
+    def key_of(self, record_id: str) -> str:
+        return self.key_format.replace("{id}", record_id)
+
+    def id_of(self, key: str) -> str | None:
+        head, _, tail = self.key_format.partition("{id}")
+        if not (key.startswith(head) and key.endswith(tail)) or len(key) < len(head + tail):
+            return None
+        return key[len(head) : len(key) - len(tail)]
+
+
 class EnvironmentConfig(_Strict):
     environment: Name
     aws_region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
@@ -178,6 +214,7 @@ class EnvironmentConfig(_Strict):
     api: ApiConfig
     queues: QueuesConfig
     monitoring: MonitoringConfig = MonitoringConfig()
+    audit: AuditConfig = AuditConfig()
 
 
 class EnvironmentConfigError(ValueError):

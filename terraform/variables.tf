@@ -138,3 +138,17 @@ variable "monitoring" {
     error_message = "monitoring.lambda_instrumentation needs monitoring.new_relic_layer_arn, monitoring.new_relic_account_id and monitoring.new_relic_license_key_secret_name."
   }
 }
+
+variable "audit" {
+  description = "How the load test's loss audit finds a run's records in the table: the partition key that holds each record's id and its format (\"{id}\" or e.g. \"ORDER#{id}\"), or the audit off. Read by the load tests and the local stack; Redline's own table keeps event_id."
+  type = object({
+    enabled       = bool
+    key_attribute = string
+    key_format    = string
+  })
+
+  validation {
+    condition     = var.audit.key_attribute == "event_id" && var.audit.key_format == "{id}"
+    error_message = "Redline's own table is keyed on event_id: audit.key_attribute must be \"event_id\" and audit.key_format \"{id}\" when Terraform deploys it (other keys describe a table you bring: make loadtest TARGET=aws OUTPUTS=<file>)."
+  }
+}

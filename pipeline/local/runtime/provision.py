@@ -87,13 +87,17 @@ def table_definition(config: EnvironmentConfig) -> dict:
         ],
         "Projection": {"ProjectionType": "ALL"},
     }
+    key = config.audit.key_attribute  # event_id, or the key of a table you bring
     definition = {
         "TableName": table.name,
-        "KeySchema": [{"AttributeName": "event_id", "KeyType": "HASH"}],
+        "KeySchema": [{"AttributeName": key, "KeyType": "HASH"}],
         "AttributeDefinitions": [
-            {"AttributeName": "event_id", "AttributeType": "S"},
-            {"AttributeName": "type", "AttributeType": "S"},
-            {"AttributeName": "produced_at", "AttributeType": "N"},
+            {"AttributeName": key, "AttributeType": "S"},
+            *(
+                {"AttributeName": name, "AttributeType": kind}
+                for name, kind in (("type", "S"), ("produced_at", "N"))
+                if name != key
+            ),
         ],
         "GlobalSecondaryIndexes": [index],
         "BillingMode": table.billing_mode.value,

@@ -229,3 +229,42 @@ def test_the_policy_allows_every_call_the_run_and_its_audit_make(stack, tmp_path
             action in s["Action"] and fnmatch.fnmatchcase(arns[service], s["Resource"])
             for s in policy["Statement"]
         ), f"{action} on {arns[service]} is not allowed by the generated policy"
+
+
+def test_a_record_hook_that_raises_or_returns_the_wrong_shape_stops_the_run(
+    capsys, tmp_path, monkeypatch, nothing_starts
+):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "my_records.py").write_text(
+        "def boom(request):\n"
+        "    raise KeyError('customer')\n"
+        "def pairs(request):\n"
+        "    return [(request.id_prefix, b'{}') for _ in range(request.count)]\n"
+        "def foreign_ids(request):\n"
+        "    return [('k', b'{}', f'x{i}') for i in range(request.count)]\n"
+    )
+    cases = {
+        "my_records:boom": "raised KeyError: 'customer'",
+        "my_records:pairs": "record 0 must be a (partition_key, data, id) tuple",
+        "my_records:foreign_ids": "id must be a string starting with request.id_prefix",
+        "my_records:absent": "my_records has no function 'absent'",
+        "nowhere_records:gen": "module 'nowhere_records' cannot be imported",
+        "my_records.boom": "--records takes module:function",
+    }
+    for spec, message in cases.items():
+        code, _, err = run(capsys, "--scenario", "smoke", "--records", spec)
+        assert code == 2 and len(err) == 1, err
+        assert message in err[0], err
+
+
+def test_the_default_generator_is_a_hook_like_any_other():
+    from loadtests.records import DEFAULT_HOOK, RecordSource, try_hook
+
+    try_hook(DEFAULT_HOOK, 256, 5)
+    source = RecordSource("", "run1.p7", 256, 5, lambda rid: f"key-{rid[-1]}")
+    first, second = source.make(2, 1.0e9), source.make(1, 1.0e9)
+    ids = [r[0] for r in first + second]
+    assert ids == ["run1.p7.000000001", "run1.p7.000000002", "run1.p7.000000003"]
+    event = json.loads(first[0][1])
+    assert event["event_id"] == ids[0] and len(first[0][1]) == 256
+    assert first[1][2] == "key-2"  # the scenario's key strategy chose the partition key
