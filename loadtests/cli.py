@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 from loadtests import folder, gates
 from loadtests import timeline as tl
 from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
+from loadtests.options import SCENARIO_OPTIONS, help_for
 from loadtests.pacing import calls_per_second
 from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
@@ -58,45 +59,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m loadtests", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and write results/<run-id>/")
-    run.add_argument("--scenario", default=DEFAULT_SCENARIO, help=", ".join(SCENARIOS))
-    run.add_argument("--target", default="local", help="local or aws")
-    run.add_argument("--env", default=None, help="environment file (default: local / dev)")
-    run.add_argument("--workers", type=int, default=1, help="Locust worker processes")
+    run.add_argument(
+        "--scenario",
+        default=DEFAULT_SCENARIO,
+        help=f"{', '.join(SCENARIOS)}; default: {DEFAULT_SCENARIO}",
+    )
+    run.add_argument(
+        "--target",
+        default="local",
+        help="local (a private stack on free ports) or aws; default: local",
+    )
+    run.add_argument(
+        "--env",
+        default=None,
+        help="environment name or .tfvars.json path; default: local (TARGET=local), dev (aws)",
+    )
+    run.add_argument(
+        "--workers", type=int, default=1, help="Locust worker processes here, 1..64; default: 1"
+    )
     run.add_argument(
         "--remote-workers",
         type=int,
         default=0,
-        help="workers on other machines (TARGET=aws), connecting through an SSH tunnel",
+        help="workers on other machines (TARGET=aws), connecting through an SSH tunnel,"
+        " 0..256; default: 0",
     )
-    run.add_argument("--master-port", type=int, default=5557)
+    run.add_argument(
+        "--master-port",
+        type=int,
+        default=5557,
+        help="the Locust master's port on 127.0.0.1 (remote workers); default: 5557",
+    )
     run.add_argument(
         "--burst-seconds",
         type=float,
         default=None,
-        help="TARGET=local: DynamoDB burst capacity of the local gateway (default: AWS's 300 s)",
+        help="TARGET=local: seconds of DynamoDB burst capacity in the local gateway, 1..300;"
+        " default: AWS's 300",
     )
-    run.add_argument("--results", default=str(REPO_ROOT / rf.RESULTS_DIR))
-    for flag, dest, kind in (
-        ("--rate", "rate", float),
-        ("--read-rate", "read_rate", float),
-        ("--probe-rate", "probe_rate", float),
-        ("--duration", "duration_s", float),
-        ("--batch-size", "batch_size", int),
-        ("--record-bytes", "record_bytes", int),
-        ("--key-strategy", "key_strategy", str),
-        ("--hot-key-share", "hot_key_share", float),
-        ("--zipf-s", "zipf_s", float),
-        ("--key-count", "key_count", int),
-        ("--mix", "mix", str),
-        ("--start-rate", "start_rate", float),
-        ("--drain-timeout", "drain_timeout_s", float),
-        ("--gate-p95-ms", "p95_ms", float),
-        ("--gate-p99-ms", "p99_ms", float),
-        ("--gate-error-rate", "error_rate", float),
-        ("--gate-max-lost", "max_lost", int),
-        ("--gate-min-achieved", "min_achieved_ratio", float),
-    ):
-        run.add_argument(flag, dest=dest, type=kind, default=None)
+    run.add_argument(
+        "--results",
+        default=str(REPO_ROOT / rf.RESULTS_DIR),
+        help="folder of the run folders; default: results/",
+    )
+    for dest, (flag, kind, _what) in SCENARIO_OPTIONS.items():
+        run.add_argument(flag, dest=dest, type=kind, default=None, help=help_for(dest))
     add_your_pipeline_options(run)
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
     return parser
@@ -112,7 +119,7 @@ def add_your_pipeline_options(run: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="TARGET=local: replace a function's handler, <ingest|api>=<module.function>"
-        " (repeatable; the same switch as `make up`)",
+        " (repeatable; the same switch as `make up`); default: Redline's handlers",
     )
     run.add_argument(
         "--records",
@@ -136,7 +143,8 @@ def add_your_pipeline_options(run: argparse.ArgumentParser) -> None:
         "--budget",
         type=float,
         default=None,
-        help="TARGET=aws: refuse (exit 2) a run whose estimated worst case costs more (USD)",
+        help="TARGET=aws: refuse (exit 2) a run whose estimated worst case costs more, USD;"
+        " default: none",
     )
     run.add_argument(
         "--dry-run",
@@ -150,26 +158,7 @@ def add_your_pipeline_options(run: argparse.ArgumentParser) -> None:
     )
 
 
-OVERRIDES = [
-    "rate",
-    "read_rate",
-    "probe_rate",
-    "duration_s",
-    "batch_size",
-    "record_bytes",
-    "key_strategy",
-    "hot_key_share",
-    "zipf_s",
-    "key_count",
-    "mix",
-    "start_rate",
-    "drain_timeout_s",
-    "p95_ms",
-    "p99_ms",
-    "error_rate",
-    "max_lost",
-    "min_achieved_ratio",
-]
+OVERRIDES = list(SCENARIO_OPTIONS)
 
 
 def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dict[str, int]:

@@ -1,0 +1,80 @@
+"""Every option says what it is, and what the docs quote as defaults is what the code does."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from loadtests import cli
+from loadtests.options import SCENARIO_OPTIONS, defaults_text
+from loadtests.scenarios import SCENARIOS
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+LOADTESTS_DOC = REPO_ROOT / "docs" / "loadtests.md"
+
+
+def _run_parser():
+    parser = cli.build_parser()
+    return next(
+        action.choices["run"] for action in parser._actions if getattr(action, "choices", None)
+    )
+
+
+def test_every_option_of_run_has_help_with_its_default():
+    undocumented = [
+        action.option_strings[0]
+        for action in _run_parser()._actions
+        if action.option_strings
+        and action.dest != "help"
+        and action.help is not None
+        and "default" not in action.help
+        and action.dest not in {"yes", "dry_run", "start_rate"}
+    ]
+    assert undocumented == []
+    assert all(a.help for a in _run_parser()._actions if a.option_strings)
+
+
+def test_every_scenario_knob_has_a_flag_and_make_passes_it():
+    makefile = (REPO_ROOT / "mk" / "loadtest.mk").read_text(encoding="utf-8")
+    missing = [flag for flag, _, _ in SCENARIO_OPTIONS.values() if f"{flag} $(" not in makefile]
+    assert missing == []
+    assert "--spike-multiplier" in {flag for flag, _, _ in SCENARIO_OPTIONS.values()}
+
+
+def test_the_help_quotes_the_scenarios_own_defaults():
+    assert defaults_text("rate") == "default: " + ", ".join(
+        f"{name} {s.rate:g}" for name, s in SCENARIOS.items()
+    )
+    assert defaults_text("record_bytes") == f"default: {SCENARIOS['smoke'].record_bytes}"
+
+
+def _scenario_rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in LOADTESTS_DOC.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\| `(\w+)`( \(default\))? \|(.*)\|$", line)
+        if match and match.group(1) in SCENARIOS:
+            rows[match.group(1)] = [cell.strip() for cell in match.group(3).split("|")]
+    return rows
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_scenario_table_in_the_docs_quotes_the_code(name):
+    # GIVEN the row docs/loadtests.md shows for the scenario: shape | mix | rate | duration
+    rows = _scenario_rows()
+    assert name in rows, f"docs/loadtests.md has no row for scenario {name}"
+    _shape, mix, rate, duration, _gates = rows[name]
+    scenario = SCENARIOS[name]
+    # THEN its mix, rates and duration are the code's
+    assert mix == scenario.mix
+    expected_rates = [scenario.rate] + ([scenario.read_rate] if scenario.read_rate else [])
+    assert _numbers(rate) == expected_rates
+    seconds = _numbers(duration)[0] * (60 if "min" in duration else 1)
+    assert seconds == scenario.duration_s
+    assert (
+        "(default)"
+        in next(line for line in LOADTESTS_DOC.read_text().splitlines() if f"| `{name}`" in line)
+    ) == (name == cli.DEFAULT_SCENARIO)
