@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(flag, dest=dest, type=kind, default=None, help=help_for(dest))
     add_your_pipeline_options(run)
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
+    clean = sub.add_parser("clean-run", help="delete one TARGET=aws run's items from the table")
+    clean.add_argument("run", help="the run id (a folder under --results) or its folder")
+    clean.add_argument(
+        "--results",
+        default=str(REPO_ROOT / rf.RESULTS_DIR),
+        help="folder of the run folders; default: results/",
+    )
     return parser
 
 
@@ -439,7 +446,20 @@ def main(argv: list[str] | None = None) -> int:
                 f" read_rate={scenario.read_rate:g} duration={scenario.duration_s:g}s"
             )
         return EXIT_OK
+    if args.command == "clean-run":
+        return _clean_run(args)
     return run(args)
+
+
+def _clean_run(args: argparse.Namespace) -> int:
+    from loadtests import cleanup
+
+    try:
+        print(cleanup.clean_run(cleanup.run_folder(Path(args.results), args.run)))
+    except cleanup.CleanupError as exc:
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def _one_line(message: str) -> str:
@@ -692,6 +712,10 @@ def finalize(
                 schema=schema,
             )
             folder.write_json(run_dir / rf.AUDIT_JSON, audit_result.to_dict())
+            if target.name == "aws":  # what `make clean-run RUN=<id>` deletes, by key
+                from loadtests.cleanup import save_acked_ids
+
+                save_acked_ids(run_dir, audits.read_acked(work_dir)[0])
         except Exception as exc:
             problems.append(f"audit failed: {exc}")
 

@@ -1,5 +1,5 @@
 # Load tests (loadtests/): `make loadtest` finds the pipeline's redline and leaves results/<run-id>/.
-.PHONY: loadtest loadtest-smoke loadtest-scenarios
+.PHONY: loadtest loadtest-smoke loadtest-scenarios clean-run
 
 SCENARIO ?= capacity
 TARGET ?= local
@@ -45,3 +45,7 @@ loadtest-scenarios: $(STAMP) ## List the load test scenarios and their defaults
 # `make test` ends with a real smoke load test (own stack on free ports, < 2 minutes).
 TEST_EXTRAS += loadtest-smoke
 BENCHES += bench_loadtests
+
+clean-run: $(STAMP) ## Delete one TARGET=aws run's items from its table, by key (RUN=<run-id>)
+	@test -n "$(RUN)" || { echo "error: name the run: make clean-run RUN=<run-id> (a folder under results/)" >&2; exit 2; }
+	@$(PY) -m loadtests clean-run $(RUN)

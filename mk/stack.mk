@@ -1,8 +1,8 @@
 # The local stack (pipeline/local/stack.py): AWS endpoint + Lambda runtime on 127.0.0.1.
 .PHONY: up down status logs
 
-up: $(STAMP) engines ## Start the local stack in the background (ENV=local): AWS endpoint, Lambdas, HTTP API
-	@$(PY) -m pipeline.local up --env $(ENV)
+up: $(STAMP) engines ## Start the local stack in the background (ENV=local, HANDLER="ingest=my.mod.fn"): AWS endpoint, Lambdas, HTTP API
+	@$(PY) -m pipeline.local up --env $(ENV) $(foreach h,$(HANDLER),--handler $(h))
 
 down: $(STAMP) ## Stop exactly the processes `make up` started and clear their state
 	@$(PY) -m pipeline.local down

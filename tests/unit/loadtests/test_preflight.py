@@ -268,3 +268,33 @@ def test_the_default_generator_is_a_hook_like_any_other():
     event = json.loads(first[0][1])
     assert event["event_id"] == ids[0] and len(first[0][1]) == 256
     assert first[1][2] == "key-2"  # the scenario's key strategy chose the partition key
+
+
+def test_clean_run_deletes_exactly_the_runs_acknowledged_items(stack, tmp_path, capsys):
+    from loadtests import cleanup
+
+    # GIVEN an AWS run folder that kept its acknowledged ids, and another run's item
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for record_id in ("run1.p.3", "run0.p.1"):
+        dynamodb.put_item(TableName="orders-events", Item={"event_id": {"S": record_id}})
+    folder = tmp_path / "run1"
+    folder.mkdir()
+    (folder / "run.json").write_text(
+        json.dumps(
+            {
+                "run_id": "run1",
+                "target": "aws",
+                "endpoints": {"table_name": "orders-events", "region": REGION},
+                "environment": load_environment("dev").model_dump(mode="json"),
+            }
+        )
+    )
+    cleanup.save_acked_ids(folder, ["run1.p.1", "run1.p.3"])
+    # WHEN make clean-run RUN=run1 runs
+    assert cli.main(["clean-run", "run1", "--results", str(tmp_path)]) == 0
+    # THEN the run's items are gone and the other run's item stays
+    assert "deleted the 2 acknowledged items from orders-events" in capsys.readouterr().out
+    left = {i["event_id"]["S"] for i in dynamodb.scan(TableName="orders-events")["Items"]}
+    assert left == {"run0.p.1"}
+    assert cli.main(["clean-run", "nowhere", "--results", str(tmp_path)]) == 2
+    assert "RUN=nowhere: no run folder with a run.json" in capsys.readouterr().err
