@@ -135,6 +135,12 @@ def add_your_pipeline_options(run: argparse.ArgumentParser) -> None:
         " id) per record (default: loadtests.records:redline_events, Redline's events)",
     )
     run.add_argument(
+        "--replay",
+        default=None,
+        help="replay real traffic from a file: JSON lines of {partition_key, data} or Kinesis"
+        " records {PartitionKey, Data (base64)} or GetRecords answers, looped; default: none",
+    )
+    run.add_argument(
         "--outputs",
         default=None,
         help="TARGET=aws: a JSON file naming your stack (stream_name, table_name required;"
@@ -525,7 +531,7 @@ def _preflight(
     from loadtests import preflight
     from loadtests.cost import CostError
     from loadtests.outputs import OutputsError
-    from loadtests.records import RecordHookError, try_hook
+    from loadtests.records import REPLAY_FILE_ENV, REPLAY_HOOK, RecordHookError, try_hook
     from reports.prices import PricesError
 
     args.aws_endpoints = None
@@ -534,6 +540,11 @@ def _preflight(
             raise ScenarioError("--handler needs TARGET=local (on AWS the deployed code runs)")
         for kind, handler in args.handler:
             preflight.check_handler(kind, handler)
+        if args.replay:
+            if args.records:
+                raise ScenarioError("--replay and --records are two sources: choose one")
+            os.environ[REPLAY_FILE_ENV] = str(Path(args.replay).resolve())  # Locust inherits it
+            args.records = REPLAY_HOOK
         if args.records:
             try_hook(args.records, scenario.record_bytes, scenario.event_types)
         if args.target != "aws":

@@ -9,10 +9,14 @@ Redline's own event generator, `loadtests.records:redline_events`, is the defaul
 
 from __future__ import annotations
 
+import base64
 import functools
 import importlib
+import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pipeline import aws_limits as limits
@@ -158,3 +162,81 @@ class RecordSource:
         if self.spec != DEFAULT_HOOK:  # ours is tested; a user's is checked on every call
             records = checked(self.spec, request, records)
         return [(record_id, data, key) for key, data, record_id in records]
+
+
+REPLAY_FILE_ENV = "REDLINE_REPLAY_FILE"
+REPLAY_HOOK = "loadtests.records:replay"
+
+
+def _replay_entry(entry: Any, where: str) -> tuple[str, bytes]:
+    """(partition key, data) of one record in a JSON-lines file or a Kinesis export."""
+    if not isinstance(entry, dict):
+        raise RecordHookError(f"{where}: a record must be a JSON object")
+    if "PartitionKey" in entry and "Data" in entry:  # GetRecords / a Kinesis export
+        try:
+            return str(entry["PartitionKey"]), base64.b64decode(entry["Data"], validate=True)
+        except (ValueError, TypeError):
+            raise RecordHookError(f"{where}: Data is not base64") from None
+    if "partition_key" in entry and ("data" in entry or "data_base64" in entry):
+        if "data_base64" in entry:
+            try:
+                return str(entry["partition_key"]), base64.b64decode(entry["data_base64"])
+            except (ValueError, TypeError):
+                raise RecordHookError(f"{where}: data_base64 is not base64") from None
+        data = entry["data"]
+        text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        return str(entry["partition_key"]), text.encode("utf-8")
+    raise RecordHookError(
+        f"{where}: a record needs partition_key and data (or data_base64), or Kinesis's"
+        " PartitionKey and Data"
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def read_replay(path: str) -> tuple[tuple[str, bytes], ...]:
+    """Every record of a replay file: JSON lines, each a record or {"Records": [...]}."""
+    file = Path(path)
+    if not file.is_file():
+        raise RecordHookError(f"replay file {path} does not exist")
+    records: list[tuple[str, bytes]] = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path} line {number}"
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            raise RecordHookError(f"{where}: not JSON") from None
+        entries = entry["Records"] if isinstance(entry, dict) and "Records" in entry else [entry]
+        records.extend(_replay_entry(e, where) for e in entries)
+    if not records:
+        raise RecordHookError(f"replay file {path} holds no records")
+    return tuple(records)
+
+
+def replay(request: RecordRequest) -> list[Record]:
+    """Records replayed from $REDLINE_REPLAY_FILE in order, from the start again when it ends.
+
+    A record that is a JSON object with an `event_id` (Redline's contract) gets this run's id
+    in it, so the audit finds it; other records keep their bytes and get an id the audit
+    cannot see in the table (run them with audit.enabled false)."""
+    records = read_replay(os.environ.get(REPLAY_FILE_ENV, ""))
+    out: list[Record] = []
+    for n in range(request.first, request.first + request.count):
+        key, data = records[(n - 1) % len(records)]
+        record_id = f"{request.id_prefix}.{n:09d}"
+        out.append((key, _with_event_id(data, record_id), record_id))
+    return out
+
+
+def _with_event_id(data: bytes, record_id: str) -> bytes:
+    if not data.startswith(b"{") or b'"event_id"' not in data:
+        return data
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return data
+    if not isinstance(document, dict) or "event_id" not in document:
+        return data
+    document["event_id"] = record_id
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")

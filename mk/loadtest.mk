@@ -22,12 +22,12 @@ LOADTEST_ARGS = --scenario $(SCENARIO) --target $(TARGET) --workers $(WORKERS) $
   $(if $(GATE_MAX_LOST),--gate-max-lost $(GATE_MAX_LOST)) \
   $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED)) $(YOUR_PIPELINE_ARGS)
 # Your pipeline and safe AWS runs (loadtests/preflight.py): HANDLER="ingest=my.mod.fn api=..."
-# (TARGET=local), RECORDS=module:function, OUTPUTS=<your stack's names file>, YES=1, BUDGET=<USD>,
+# (TARGET=local), RECORDS=module:function, REPLAY=<file>, OUTPUTS=<your stack's names file>, YES=1, BUDGET=<USD>,
 # DRY_RUN=1, PRICES=<file>; scenario knobs PROBE_RATE ZIPF_S KEY_COUNT EVENT_TYPES STEPS
 # SPIKE_MULTIPLIER DRAIN_TIMEOUT (python -m loadtests run --help: unit, range, default).
 YOUR_PIPELINE_ARGS = $(foreach h,$(HANDLER),--handler $(h)) $(if $(OUTPUTS),--outputs $(OUTPUTS)) \
   $(if $(YES),--yes) $(if $(BUDGET),--budget $(BUDGET)) $(if $(DRY_RUN),--dry-run) \
-  $(if $(PRICES),--prices $(PRICES)) $(if $(RECORDS),--records $(RECORDS)) \
+  $(if $(PRICES),--prices $(PRICES)) $(if $(RECORDS),--records $(RECORDS)) $(if $(REPLAY),--replay $(REPLAY)) \
   $(if $(PROBE_RATE),--probe-rate $(PROBE_RATE)) $(if $(ZIPF_S),--zipf-s $(ZIPF_S)) \
   $(if $(KEY_COUNT),--key-count $(KEY_COUNT)) $(if $(EVENT_TYPES),--event-types $(EVENT_TYPES)) \
   $(if $(STEPS),--steps $(STEPS)) $(if $(SPIKE_MULTIPLIER),--spike-multiplier $(SPIKE_MULTIPLIER)) \

@@ -298,3 +298,36 @@ def test_clean_run_deletes_exactly_the_runs_acknowledged_items(stack, tmp_path, 
     assert left == {"run0.p.1"}
     assert cli.main(["clean-run", "nowhere", "--results", str(tmp_path)]) == 2
     assert "RUN=nowhere: no run folder with a run.json" in capsys.readouterr().err
+
+
+def test_replay_reads_json_lines_and_kinesis_exports_and_keeps_the_audit_able_to_find_them(
+    tmp_path, monkeypatch, capsys, nothing_starts
+):
+    import base64
+
+    from loadtests.records import REPLAY_FILE_ENV, REPLAY_HOOK, RecordSource, read_replay
+
+    # GIVEN real traffic: a Redline event, a Kinesis export line and a GetRecords answer
+    raw = base64.b64encode(b'{"sku": 7}').decode()
+    lines = [
+        {"partition_key": "user-1", "data": {"event_id": "prod-123", "type": "view"}},
+        {"PartitionKey": "user-2", "Data": raw},
+        {"Records": [{"PartitionKey": "user-3", "Data": raw, "SequenceNumber": "1"}]},
+    ]
+    path = tmp_path / "traffic.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    monkeypatch.setenv(REPLAY_FILE_ENV, str(path))
+    read_replay.cache_clear()
+    # WHEN four records are made (the file loops)
+    made = RecordSource(REPLAY_HOOK, "run1.p1", 256, 5, lambda rid: rid).make(4, 1.0e9)
+    # THEN the keys and bytes are the file's, and the Redline event carries this run's id
+    assert [m[2] for m in made] == ["user-1", "user-2", "user-3", "user-1"]
+    assert json.loads(made[0][1]) == {"event_id": "run1.p1.000000001", "type": "view"}
+    assert made[1][1] == b'{"sku": 7}'
+    # AND a file that is not replayable stops the run in one line
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"key": "k"}\n')
+    read_replay.cache_clear()
+    code, _, err = run(capsys, "--scenario", "smoke", "--replay", str(bad))
+    assert code == 2 and len(err) == 1
+    assert f"{bad} line 1: a record needs partition_key and data" in err[0]
