@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from loadtests import folder, gates
 from loadtests import timeline as tl
+from loadtests.caveats import table_knee_caveats
 from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
 from loadtests.options import SCENARIO_OPTIONS, help_for
 from loadtests.pacing import calls_per_second
@@ -785,6 +786,7 @@ def finalize(
         "steps": steps,
         "interrupted": interrupted,
         "error": "; ".join(problems) or None,
+        "caveats": table_knee_caveats(target.environment, bottleneck, target.name),
     }
     folder.write_json(run_dir / rf.SUMMARY_JSON, summary)
     ended = time.time()
@@ -819,6 +821,8 @@ def print_summary(
         print(f"first bottleneck: {b['resource']} ({b['evidence']})")
     if summary.get("generator_limited"):
         print("warning: the load generator could not keep the target rate in some steps")
+    for caveat in summary.get("caveats") or []:
+        print(f"note: {caveat}")
     if audit_result is not None:
         a = audit_result
         print(

@@ -331,3 +331,21 @@ def test_replay_reads_json_lines_and_kinesis_exports_and_keeps_the_audit_able_to
     code, _, err = run(capsys, "--scenario", "smoke", "--replay", str(bad))
     assert code == 2 and len(err) == 1
     assert f"{bad} line 1: a record needs partition_key and data" in err[0]
+
+
+def test_a_table_bound_knee_on_aws_says_what_could_have_hidden_the_limit(tmp_path, capsys):
+    from loadtests.caveats import table_knee_caveats
+
+    dev = load_environment("dev")
+    table = {"resource": "dynamodb table writes", "evidence": "WriteThrottleEvents"}
+    caveats = table_knee_caveats(dev, table, "aws")
+    assert any(c.startswith("burst: DynamoDB banks up to 300 s") for c in caveats)
+    assert any(c.startswith("autoscaling is on") for c in caveats) == (
+        dev.table.autoscaling.enabled
+    )
+    assert table_knee_caveats(dev, table, "local") == []  # the local burst is a flag
+    shards = {"resource": "kinesis shard writes", "evidence": "..."}
+    assert table_knee_caveats(dev, shards, "aws") == []
+    # and the end-of-run block prints them
+    cli.print_summary(tmp_path, {"passed": True, "gates": [], "caveats": caveats}, None, None)
+    assert "note: burst: DynamoDB banks" in capsys.readouterr().out
