@@ -91,7 +91,7 @@ plan: $(STAMP) ## terraform plan for ENV (needs ENV=dev|prod, TF_STATE_BUCKET, A
 	$(TF_INIT)
 	$(TERRAFORM) -chdir=$(TF_DIR) plan -input=false $(TF_VARS) -out=$(TF_PLAN_FILE)
 
-deploy: plan ## Apply the plan made by `make plan` for ENV (same requirements)
+deploy: plan ## Plan again (as `make plan` does) and apply that fresh plan for ENV (same requirements)
 	@echo "==> applying $(TF_DIR)/$(TF_PLAN_FILE) to $(ENV)"
 	$(TERRAFORM) -chdir=$(TF_DIR) apply -input=false $(TF_PLAN_FILE)
 	$(TERRAFORM) -chdir=$(TF_DIR) output -json > $(TF_DIR)/$(ENV).outputs.json
