@@ -78,3 +78,35 @@ def test_the_scenario_table_in_the_docs_quotes_the_code(name):
         "(default)"
         in next(line for line in LOADTESTS_DOC.read_text().splitlines() if f"| `{name}`" in line)
     ) == (name == cli.DEFAULT_SCENARIO)
+
+
+README = REPO_ROOT / "README.md"
+
+
+def _bounds(model, name):
+    info = model.model_fields[name]
+    ge = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+    le = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+    return ge, le
+
+
+def test_the_readme_configuration_ranges_are_the_loaders():
+    # GIVEN every "`field` (lo..hi)" the README's Configuration table quotes
+    from pipeline.config import EnvironmentConfig
+
+    quoted = []
+    for line in README.read_text(encoding="utf-8").splitlines():
+        section = re.match(r"^\| `(\w+)` \|", line)
+        if not section or section.group(1) not in EnvironmentConfig.model_fields:
+            continue
+        model = EnvironmentConfig.model_fields[section.group(1)].annotation
+        for name, minus_one, lo, hi in re.findall(
+            r"`(\w+)` \((-1 or )?(-?[\d,]+)\.\.([\d,]+)\)", line
+        ):
+            quoted.append((model, name, bool(minus_one), int(lo.replace(",", "")), hi))
+    assert len(quoted) >= 8
+    # THEN each range is what pipeline/config.py enforces
+    for model, name, minus_one, lo, hi in quoted:
+        ge, le = _bounds(model, name)
+        assert le == int(hi.replace(",", "")), f"README quotes {name} up to {hi}, code {le}"
+        assert ge == (-1 if minus_one else lo), f"README quotes {name} from {lo}, code {ge}"
