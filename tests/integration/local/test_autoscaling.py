@@ -3,12 +3,17 @@ the gateway itself counted (time-scaled: one alarm minute = 1 s, new capacity 1 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
+from pipeline.config import load_environment, parse_environment, to_tfvars
+from pipeline.local.runtime.app import make_clients
+from pipeline.local.runtime.provision import provision
+from pipeline.local.scaling_status import scaling_lines
 from tests.integration.local.conftest import client_for
 from tests.integration.local.test_dynamodb_limits import create_table
 
@@ -125,3 +130,34 @@ def test_min_above_max_and_target_out_of_range_are_refused(scaled_gateway):
         )
     assert excinfo.value.response["Error"]["Code"] == "ValidationException"
     assert "between 20 and 90" in excinfo.value.response["Error"]["Message"]
+
+
+def test_provisioning_registers_the_environment_files_targets_and_status_shows_them(
+    scaled_gateway, tmp_path
+):
+    data = to_tfvars(load_environment("local"))
+    data["table"]["autoscaling"]["enabled"] = True
+    config = parse_environment(data)
+    clients = make_clients(scaled_gateway.endpoint_url)
+    provision(clients, config)
+    targets = clients.autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb")
+    found = {
+        (t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"])
+        for t in targets["ScalableTargets"]
+    }
+    table, index = config.table.name, config.table.type_index.name
+    assert found == {
+        (f"table/{table}", "dynamodb:table:ReadCapacityUnits", 500, 1000),
+        (f"table/{table}", "dynamodb:table:WriteCapacityUnits", 1500, 3000),
+        (f"table/{table}/index/{index}", "dynamodb:index:ReadCapacityUnits", 500, 1000),
+        (f"table/{table}/index/{index}", "dynamodb:index:WriteCapacityUnits", 1500, 3000),
+    }
+    policies = clients.autoscaling.describe_scaling_policies(ServiceNamespace="dynamodb")
+    assert {
+        p["TargetTrackingScalingPolicyConfiguration"]["TargetValue"]
+        for p in policies["ScalingPolicies"]
+    } == {70.0}
+    status, body = scaled_gateway.control("GET", "scaling")
+    assert status == 200
+    lines = scaling_lines(json.loads(body))
+    assert lines[0].startswith("auto scaling: 4 targets, one policy minute = 1 s")
