@@ -102,11 +102,13 @@ def _pipeline_sum(run: Run, name: str) -> float | None:
     return float(sum(np.nansum(s.values) for s in by_dimension.values()))
 
 
-def read_activities(run: Run) -> list[dict[str, Any]]:
+def read_scaling_json(run: Run) -> dict[str, Any]:
     path = run.path / SCALING_JSON
-    if not path.exists():
-        return []
-    data = json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def read_activities(run: Run) -> list[dict[str, Any]]:
+    data = read_scaling_json(run)
     return sorted(data.get("ScalingActivities") or [], key=lambda a: float(a["StartTime"]))
 
 
@@ -123,8 +125,8 @@ def analyse(run: Run, minute_s: float | None = None) -> ScalingAnalysis | None:
         return None
     provisioned = run.metric(NAMESPACE, "ProvisionedWriteCapacityUnits", "Average", dimension)
     throttles = run.metric(NAMESPACE, "WriteThrottleEvents", "Sum", dimension)
-    options = run.info.get("options") or {}
-    minute_s = float(minute_s or options.get("scaling_minute_s") or 60.0)
+    options = {**read_scaling_json(run), **(run.info.get("options") or {})}
+    minute_s = float(minute_s or options.get("scaling_minute_s") or options.get("minute_s") or 60)
     burst_s = float(options.get("burst_seconds") or L.DYNAMODB_BURST_SECONDS)
     first = math.floor(float(consumed.timestamps.min()))
     last = math.ceil(float(consumed.timestamps.max()))
