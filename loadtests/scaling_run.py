@@ -21,6 +21,9 @@ from loadtests.runconfig import Endpoints
 SCALING_JSON = "scaling.json"
 ACTIVE_TIMEOUT_S = 600.0
 MAX_SCAN_PAGES = 100_000
+# loadtests.control.WARMUP_MAX_S (a test keeps them equal): not imported, because control
+# imports gevent and this module runs in the CLI's process.
+WARMUP_OFFSET_S = 30.0
 CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=30)
 
 
@@ -54,6 +57,7 @@ class Resharder:
     endpoints: Endpoints
     plan: tuple[tuple[float, float], ...]
     duration_s: float
+    offset_s: float = 0.0
     calls: list[ReshardCall] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -78,7 +82,9 @@ class Resharder:
 
     def _run(self) -> None:
         kinesis = _client("kinesis", self.endpoints)
-        started = time.time()
+        # The plan is over the steady phase, which starts once the warm-up (at most
+        # WARMUP_MAX_S) is over: count from its latest start.
+        started = time.time() + self.offset_s
         for fraction, factor in self.plan:
             if self._stop.wait(max(0.0, started + fraction * self.duration_s - time.time())):
                 return
@@ -191,7 +197,12 @@ def start_resharder(endpoints: Endpoints, scenario: Any) -> Resharder | None:
     plan = tuple(tuple(step) for step in (getattr(scenario, "reshard_plan", ()) or ()))
     if not plan:
         return None
-    resharder = Resharder(endpoints, plan, float(scenario.duration_s))  # type: ignore[arg-type]
+    resharder = Resharder(
+        endpoints,
+        plan,  # type: ignore[arg-type]
+        float(scenario.duration_s),
+        offset_s=WARMUP_OFFSET_S,
+    )
     resharder.start()
     return resharder
 
