@@ -73,12 +73,15 @@ def main() -> None:
     parser.add_argument("--minute-s", type=float, default=5.0)
     parser.add_argument("--base-minutes", type=int, default=4)
     parser.add_argument("--spike-minutes", type=int, default=12)
+    parser.add_argument("--spike-x", type=float, default=3.0, help="spike / base load")
     args = parser.parse_args()
     minute_s = args.minute_s
     os.environ["REDLINE_SCALING_MINUTE_S"] = str(minute_s)
     os.environ["REDLINE_SCALING_APPLY_DELAY_S"] = str(minute_s)
     burst_s = 300 * minute_s / 60
-    base, spike = TABLE_WCU * TARGET / 100, 3 * TABLE_WCU * TARGET / 100  # 1x and 3x
+    # 1x = what the table carries at its target utilization (140 WCU/s), the spike a multiple
+    base = TABLE_WCU * TARGET / 100
+    spike = args.spike_x * base
     print(f"load average 1/5/15 min: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     state = Path(tempfile.mkdtemp(prefix="bench-scaling-"))
     with start_gateway(port=0, burst_seconds=burst_s, state_dir=state) as gw:
@@ -178,10 +181,12 @@ def main() -> None:
         print(f"spike start -> first scale-out: {first_out:.2f} policy minutes")
     if first_throttle_minute is not None:
         print(f"first throttled minute: {first_throttle_minute}")
-    print(
-        f"throttled minutes: observed {observed_minutes}, predicted {predicted_minutes}"
-        f" (first scale-out decision predicted at minute {predicted_first})"
-    )
+    print(f"spike {base:g} -> {spike:g} WCU/s against {TABLE_WCU} WCU at {TARGET:g} %")
+    if predicted_first is not None:
+        # a decision on minute m is taken when minute m ends
+        ahead = predicted_first + 1 - args.base_minutes
+        print(f"predicted spike start -> first scale-out: {ahead} policy minutes")
+    print(f"throttled minutes: observed {observed_minutes}, predicted {predicted_minutes}")
     if predicted_minutes:
         print(f"observed / predicted throttled minutes: {observed_minutes / predicted_minutes:.2f}")
     print(f"load average 1/5/15 min: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
