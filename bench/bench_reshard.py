@@ -145,6 +145,8 @@ def main() -> None:
             violations += 1
         last[key] = max(last.get(key, 0), counter)
     print(f"producer: {len(acked)} records acknowledged, {throttled[0]} throttled and retried")
+    achieved = len(acked) / args.seconds
+    print(f"achieved {achieved:.0f} records/s of the {args.rate:.0f} asked")
     for target, _start, took in reshards:
         print(f"UpdateShardCount -> {target}: {took:.3f} s from the call to ACTIVE")
     print(f"read back {len(read)}; lost {lost}; per-key order violations {violations}")
