@@ -112,6 +112,12 @@ def read_activities(run: Run) -> list[dict[str, Any]]:
     return sorted(data.get("ScalingActivities") or [], key=lambda a: float(a["StartTime"]))
 
 
+def is_scale_out(activity: dict[str, Any]) -> bool:
+    """AWS names the alarm in the cause: target tracking's AlarmHigh scales out."""
+    direction = (activity.get("Details") or {}).get("Direction")
+    return direction == "out" or (direction is None and "AlarmHigh" in activity.get("Cause", ""))
+
+
 def analyse(run: Run, minute_s: float | None = None) -> ScalingAnalysis | None:
     """None when the table is on-demand, has no write-capacity metrics, or neither throttled
     nor had auto scaling in the run."""
@@ -162,8 +168,7 @@ def analyse(run: Run, minute_s: float | None = None) -> ScalingAnalysis | None:
     scale_outs = [
         float(a["StartTime"])
         for a in activities
-        if (a.get("Details") or {}).get("Direction") == "out"
-        and (first_throttle is None or float(a["StartTime"]) >= first_throttle)
+        if is_scale_out(a) and (first_throttle is None or float(a["StartTime"]) >= first_throttle)
     ]
     scaling = env.table.autoscaling
     demand = [m.demand_per_s for m in minutes]
