@@ -186,6 +186,7 @@ class AutoScaling:
                 raise _validation(
                     f"Minimum capacity ({low}) cannot be greater than maximum capacity ({high})"
                 )
+            self._check_exists(key[0])
             if old is None:
                 self.targets[key] = ScalableTarget(*key, int(low), int(high), self._clock())
             else:
@@ -237,6 +238,18 @@ class AutoScaling:
             f"dynamodb/{key[0]}:policyName/{target.policy_name}"
         )
         return {"PolicyARN": arn, "Alarms": []}
+
+    def _check_exists(self, resource_id: str) -> None:
+        parts = resource_id.split("/")
+        try:
+            table = self._describe_table(parts[1])
+        except AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                raise _validation(f"DynamoDB table {parts[1]} does not exist") from None
+            raise
+        indexes = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes") or []}
+        if len(parts) == 4 and parts[3] not in indexes:
+            raise _validation(f"DynamoDB table {parts[1]} has no global secondary index {parts[3]}")
 
     def _reset_state(self, target: ScalableTarget) -> None:
         target.state = PolicyState(capacity=self._provisioned(target))

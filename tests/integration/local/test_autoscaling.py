@@ -104,9 +104,19 @@ def test_sustained_overload_scales_the_table_out_through_updating(scaled_gateway
 
 def test_min_above_max_and_target_out_of_range_are_refused(scaled_gateway):
     autoscaling = client_for(scaled_gateway, "application-autoscaling")
+    with pytest.raises(ClientError) as excinfo:
+        autoscaling.register_scalable_target(
+            ServiceNamespace="dynamodb",
+            ResourceId="table/missing",
+            ScalableDimension="dynamodb:table:WriteCapacityUnits",
+            MinCapacity=1,
+            MaxCapacity=5,
+        )
+    assert excinfo.value.response["Error"]["Message"] == "DynamoDB table missing does not exist"
+    table = create_table(client_for(scaled_gateway, "dynamodb"), wcu=5)
     key = {
         "ServiceNamespace": "dynamodb",
-        "ResourceId": "table/t",
+        "ResourceId": f"table/{table}",
         "ScalableDimension": "dynamodb:table:WriteCapacityUnits",
     }
     with pytest.raises(ClientError) as excinfo:
