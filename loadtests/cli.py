@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loadtests import folder, gates
+from loadtests import folder, gates, scaling_run
 from loadtests import timeline as tl
 from loadtests.caveats import table_knee_caveats
 from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
@@ -668,12 +668,21 @@ def _run(
     started_at = time.time()
     bound = scenario.duration_s + 60.0
     interrupted = False
+    resharder = scaling_run.start_resharder(target.endpoints, scenario)
     try:
         locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
     return finalize(
-        config, target, run_json, run_dir, results_dir, started_at, locust_code, interrupted
+        config,
+        target,
+        run_json,
+        run_dir,
+        results_dir,
+        started_at,
+        locust_code,
+        interrupted,
+        resharder,
     )
 
 
@@ -686,6 +695,7 @@ def finalize(
     started_at: float,
     locust_code: int,
     interrupted: bool,
+    resharder: scaling_run.Resharder | None = None,
 ) -> int:
     from loadtests import audit as audits
     from loadtests import cloudwatch
@@ -731,6 +741,16 @@ def finalize(
         except Exception as exc:
             problems.append(f"audit failed: {exc}")
 
+    problems += scaling_run.finish(
+        config.endpoints,
+        scenario,
+        bool(run_json["environment"]["table"]["autoscaling"]["enabled"]),
+        run_dir,
+        f"{config.run_id}.",
+        window_start,
+        window_end,
+        resharder,
+    )
     period = 1 if target.limits_emulated else 60
     cw_rows: list[dict[str, Any]] = []
     try:

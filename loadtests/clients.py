@@ -65,14 +65,17 @@ class EventFactory:
         self.key_chooser = key_chooser
         self._sequence = 0
         self._rng = random.Random(seed)  # noqa: S311 - load shape, not security
-        sample = self._render(f"{id_prefix}.{0:09d}", self.types[0], 1e9, "")
+        sample_id = f"{id_prefix}.{0:09d}"
+        sample = self._render(sample_id, self.types[0], 1e9, "", sample_id)
         self._pad = "x" * max(record_bytes - len(sample), 0)
 
     @staticmethod
-    def _render(event_id: str, event_type: str, produced_at: float, pad: str) -> bytes:
+    def _render(event_id: str, event_type: str, produced_at: float, pad: str, key: str) -> bytes:
+        # The partition key rides in the payload so the order audit can group stored items
+        # by key (the stored item has no partition key of its own).
         return (
             f'{{"event_id":"{event_id}","type":"{event_type}","source":"{EVENT_SOURCE}",'
-            f'"produced_at":{produced_at:.6f},"payload":{{"pad":"{pad}"}}}}'
+            f'"produced_at":{produced_at:.6f},"payload":{{"pad":"{pad}","key":"{key}"}}}}'
         ).encode()
 
     def make(self, count: int, now: float) -> list[tuple[str, bytes, str]]:
@@ -82,8 +85,9 @@ class EventFactory:
             self._sequence += 1
             event_id = f"{self.id_prefix}.{self._sequence:09d}"
             event_type = self.types[self._sequence % len(self.types)]
-            data = self._render(event_id, event_type, now, self._pad)
-            batch.append((event_id, data, self.key_chooser(event_id)))
+            key = self.key_chooser(event_id)
+            data = self._render(event_id, event_type, now, self._pad, key)
+            batch.append((event_id, data, key))
         return batch
 
 

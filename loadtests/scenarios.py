@@ -74,6 +74,8 @@ class Scenario:
     steps: int = 5  # step shape: rate/steps, 2*rate/steps, ... rate
     spike_multiplier: float = 4.0  # spike shape: base rate, then multiplier x base, then base
     drain_timeout_s: float = 120.0  # audit: how long to wait for the consumer to catch up
+    # UpdateShardCount during the run: (fraction of the duration, factor on the open shards)
+    reshard_plan: tuple[tuple[float, float], ...] = ()
     gates: Gates = field(default_factory=Gates)
     search: Search = field(default_factory=Search)
 
@@ -139,6 +141,31 @@ SCENARIOS: dict[str, Scenario] = {
             read_rate=50.0,
             duration_s=900.0,
             gates=Gates(p95_ms=1000.0, p99_ms=3000.0),
+        ),
+        Scenario(
+            name="scaling",
+            description="a ramp from half to three times the table's capacity in 6 steps, for "
+            "an environment with table.autoscaling on: what throttles while auto scaling "
+            "catches up (set RATE to 3x the records/s the table's write capacity carries)",
+            mix="ingest",
+            shape="step",
+            rate=600.0,
+            steps=6,
+            duration_s=720.0,
+            gates=Gates(p99_ms=None, max_lost=0, min_achieved_ratio=None),
+        ),
+        Scenario(
+            name="reshard",
+            description="steady load while the shard count doubles, then halves "
+            "(UpdateShardCount); audits loss and per-partition-key order of what was stored",
+            mix="ingest",
+            shape="constant",
+            rate=800.0,
+            duration_s=180.0,
+            key_strategy="zipf",
+            key_count=100,
+            reshard_plan=((0.25, 2.0), (0.6, 0.5)),
+            gates=Gates(p99_ms=None, max_lost=0, min_achieved_ratio=0.9),
         ),
     )
 }

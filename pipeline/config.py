@@ -76,6 +76,32 @@ class TableConfig(_Strict):
     point_in_time_recovery: bool = True
     autoscaling: AutoscalingConfig = AutoscalingConfig()
 
+    @model_validator(mode="after")
+    def _autoscaling_minimums_fit_under_maximums(self) -> TableConfig:
+        # With autoscaling on, the table's and the index's capacities are its minimums
+        # (Application Auto Scaling's MinCapacity); RegisterScalableTarget refuses min > max.
+        if not self.autoscaling.enabled or self.billing_mode is not BillingMode.PROVISIONED:
+            return self
+        problems = []
+        for kind in ("read", "write"):
+            maximum = getattr(self.autoscaling, f"max_{kind}_capacity")
+            table_max = (
+                limits.DYNAMODB_MAX_TABLE_RCU if kind == "read" else limits.DYNAMODB_MAX_TABLE_WCU
+            )
+            for owner, minimum in (
+                ("table", getattr(self, f"{kind}_capacity")),
+                ("table.type_index", getattr(self.type_index, f"{kind}_capacity")),
+            ):
+                if minimum > maximum:
+                    problems.append(
+                        f"table.autoscaling.max_{kind}_capacity ({maximum}) is below "
+                        f"{owner}.{kind}_capacity ({minimum}), the autoscaling minimum: "
+                        f"allowed values are {minimum}..{table_max}"
+                    )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
 
 class IngestConfig(_Strict):
     """The consumer Lambda and its Kinesis event source mapping."""

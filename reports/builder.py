@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from reports import analysis as analyses
 from reports import charts as chart_module
 from reports import runfolder as rf
+from reports import scaling
 from reports import sizing as sizings
 from reports.prices import Prices, load_prices
 from reports.reader import Run, RunFolderError, read_run
@@ -310,6 +311,8 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
     recommended, changes = sizings.recommend(
         run.environment, chosen, options.keep_modes, as_used=run.info["environment"]
     )
+    scaling_analysis = scaling.analyse(run)
+    scaling.apply_recommendation(recommended, changes, scaling_analysis)
     env_name = str(run.info.get("environment_name") or run.environment.environment)
     diff = sizings.tfvars_diff(before, recommended, f"{env_name}.tfvars.json")
     charts = chart_module.all_charts(a, options.utilization)
@@ -330,6 +333,7 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
         "limits_emulated": run.limits_emulated,
         "workload": a.workload,
         "iso": _iso,
+        "scaling": scaling_analysis,
     }
     files = [
         rf.REPORT_HTML,
@@ -340,6 +344,8 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
         *(f"{rf.CHARTS_DIR}/{c.name}.png" for c in charts),
     ]
     summary = _summary(run, a, rows, chosen, changes, prices, options, files)
+    if scaling_analysis is not None:
+        summary["scaling"] = scaling.summary(scaling_analysis)
     templates = _templates()
     outputs = {
         rf.REPORT_HTML: templates.get_template("report.html.j2").render(**context),

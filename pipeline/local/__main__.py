@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.config import EnvironmentConfigError
 from pipeline.local.runtime.app import handler_override
+from pipeline.local.scaling_status import scaling_lines
 from pipeline.local.stack import (
     GATEWAY,
     RUNTIME,
@@ -91,6 +92,8 @@ def _status(args) -> int:
                 f"processed, {stats['records_sent_on_failure']} to the on-failure queue, "
                 f"iterator age {stats['last_iterator_age_ms']:.0f} ms"
             )
+    for line in scaling_lines(status.get("scaling")):
+        print(f"  {line}")
     if not status["running"]:
         print("a part of the stack has stopped: see its log above; `make down` clears the state")
         return 1

@@ -426,4 +426,9 @@ def stack_status(state_dir: Path | str = ".redline") -> dict[str, Any]:
         status["runtime"] = json.loads(body) if code == 200 else None
     except (OSError, http.client.HTTPException, ValueError):
         status["runtime"] = None
+    try:
+        code, body = loopback.request(f"{handle.aws_endpoint_url}/_redline/scaling", timeout_s=5)
+        status["scaling"] = json.loads(body) if code == 200 else None
+    except (OSError, http.client.HTTPException, ValueError):
+        status["scaling"] = None
     return status

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,8 @@ class DynamoFront:
         self.burst_seconds = burst_seconds
         self._tables: dict[str, Table] = {}
         self._lock = threading.Lock()
+        # Auto scaling (pipeline/local/aws/autoscaling.py) says which tables are UPDATING.
+        self.updating: Callable[[str], bool] = lambda table_name: False
 
     def reset(self) -> None:
         with self._lock:
@@ -370,7 +373,21 @@ class DynamoFront:
             self._forget(request.get("TableName"))
         elif operation == "UpdateTable" and response.status == 200:
             self._refresh(request.get("TableName"))  # new capacity, same bucket balances
+        elif (
+            operation == "DescribeTable"
+            and response.status == 200
+            and self.updating(str(request.get("TableName")))
+        ):
+            described = json.loads(response.body)
+            described["Table"]["TableStatus"] = "UPDATING"
+            return json_response(described, DYNAMODB_CONTENT_TYPE, crc=True)
         return response
+
+    def update_table(self, request: dict[str, Any]) -> None:
+        """UpdateTable on behalf of auto scaling; the buckets follow the new capacity."""
+        response = self.handle("UpdateTable", json.dumps(request).encode(), request, "")
+        if response.status != 200:
+            raise AwsError("UpdateTableFailed", response.body.decode("utf-8", "replace"))
 
     def _known_table(self, name: str) -> Table | None:
         try:

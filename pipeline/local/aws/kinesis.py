@@ -17,6 +17,7 @@ from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.errors import ACCOUNT_ID, REGION
 from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
 from pipeline.local.aws.protocol import KINESIS_CONTENT_TYPE, EngineClient, Response, json_response
+from pipeline.local.aws.resharding import Resharder
 
 TARGET_PREFIX = "Kinesis_20131202"
 NAMESPACE = "AWS/Kinesis"
@@ -98,8 +99,14 @@ class KinesisFront:
         self._lock = threading.Lock()
         self._iterators: dict[str, tuple[str, str, float]] = {}
         self._iterators_pruned = time.monotonic()
+        self.resharding = Resharder(
+            lambda operation, request: engine.call_json(operation, TARGET_PREFIX, request),
+            self._refresh,
+            lambda name: self._modes.get(name, "PROVISIONED"),
+        )
 
     def reset(self) -> None:
+        self.resharding.reset()
         with self._lock:
             self._streams.clear()
             self._modes.clear()
@@ -180,6 +187,9 @@ class KinesisFront:
             request["StreamName"] = _stream_name(request)
             del request["StreamARN"]
             body = json.dumps(request).encode()
+        if operation == "UpdateShardCount":
+            reply = self.resharding.update_shard_count(request)
+            return json_response(reply, KINESIS_CONTENT_TYPE)
         handler = getattr(self, f"_op_{operation}", None)
         if handler is not None:
             return handler(body, request, auth)
@@ -239,6 +249,7 @@ class KinesisFront:
             return response
         payload = json.loads(response.body)
         payload[key]["StreamModeDetails"] = self._mode_details(request.get("StreamName"))
+        self.resharding.overlay_status(payload[key], request.get("StreamName"))
         return json_response(payload, KINESIS_CONTENT_TYPE)
 
     def _op_UpdateStreamMode(self, body: bytes, request: dict[str, Any], auth: str) -> Response:

@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 import cbor2
 
 from pipeline.local.aws import engines as engine_procs
+from pipeline.local.aws.autoscaling import CONTENT_TYPE as AUTOSCALING_CONTENT_TYPE
+from pipeline.local.aws.autoscaling import TARGET_PREFIX as AUTOSCALING_PREFIX
+from pipeline.local.aws.autoscaling import AutoScaling
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.dynamodb import DynamoFront
 from pipeline.local.aws.errors import AwsError, EngineUnavailable
@@ -48,6 +51,7 @@ CONTROL_ROUTES = {
     ("GET", "/_redline/health"): "health: 200 when every engine answers, else 503",
     ("POST", "/_redline/reset"): "drop every stream, table, queue, secret, parameter and metric",
     ("GET", "/_redline/config"): "the limits in force and the engines' ports",
+    ("GET", "/_redline/scaling"): "auto scaling targets and activities, UpdateShardCount history",
     ("POST", "/_redline/metrics"): "PutMetricData (JSON) for the AWS/* metrics the local "
     "Lambda runtime publishes as AWS would (AWS/Lambda, AWS/ApiGateway)",
 }
@@ -86,8 +90,18 @@ class Gateway:
         self.dynamodb = DynamoFront(
             dynamo_client, self.metrics, self.limits_enabled, self.burst_seconds
         )
+        self.autoscaling = AutoScaling(
+            self.metrics,
+            lambda name: dynamo_client.call_json(
+                "DescribeTable", "DynamoDB_20120810", {"TableName": name}
+            )["Table"],
+            self.dynamodb.update_table,
+        )
+        self.dynamodb.updating = self.autoscaling.updating
 
     def stop(self) -> None:
+        if hasattr(self, "autoscaling"):
+            self.autoscaling.stop()
         for engine in self.engines.values():
             engine.stop()
 
@@ -244,6 +258,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return gateway.kinesis.handle(operation, body, parse_json(body), auth)
         if service == "DynamoDB_20120810":
             return gateway.dynamodb.handle(operation, body, parse_json(body), auth)
+        if service == AUTOSCALING_PREFIX:
+            reply = gateway.autoscaling.handle(operation, parse_json(body))
+            return json_response(reply, AUTOSCALING_CONTENT_TYPE)
         if service == CLOUDWATCH_PREFIX:
             return json_response(
                 gateway.metrics.handle(operation, parse_json(body)), "application/x-amz-json-1.0"
@@ -288,6 +305,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return json_response({"ok": True}, "application/json")
         if route == ("GET", "/_redline/config"):
             return json_response(gateway.config(), "application/json")
+        if route == ("GET", "/_redline/scaling"):
+            return json_response(scaling_status(gateway), "application/json")
         if route == ("POST", "/_redline/metrics"):
             gateway.metrics.put_metric_data(parse_json(body), as_aws=True)
             return json_response({"ok": True}, "application/json")
@@ -299,6 +318,19 @@ class GatewayHandler(BaseHTTPRequestHandler):
             "application/json",
             404,
         )
+
+
+def scaling_status(gateway: Gateway) -> dict[str, Any]:
+    autoscaling = gateway.autoscaling
+    return {
+        "autoscaling": {
+            "minute_s": autoscaling.minute_s,
+            "apply_delay_s": autoscaling.apply_delay_s,
+            **autoscaling.handle("DescribeScalableTargets", {}),
+            **autoscaling.handle("DescribeScalingActivities", {}),
+        },
+        "resharding": [r.as_dict() for r in gateway.kinesis.resharding.history],
+    }
 
 
 class GatewayServer(ThreadingHTTPServer):

@@ -81,6 +81,7 @@ class Clients:
     dynamodb: Any
     sqs: Any
     cloudwatch: Any
+    autoscaling: Any = None  # application-autoscaling: the table's autoscaling block
 
 
 def make_clients(endpoint_url: str, pool: int = 50) -> Clients:
@@ -102,6 +103,9 @@ def make_clients(endpoint_url: str, pool: int = 50) -> Clients:
         dynamodb=session.client("dynamodb", endpoint_url=endpoint_url, config=standard),
         sqs=session.client("sqs", endpoint_url=endpoint_url, config=standard),
         cloudwatch=session.client("cloudwatch", endpoint_url=endpoint_url, config=standard),
+        autoscaling=session.client(
+            "application-autoscaling", endpoint_url=endpoint_url, config=standard
+        ),
     )
 
 

@@ -442,6 +442,7 @@ class ShardConsumer:
         send_on_failure,
         publisher=None,
         parent: ShardConsumer | None = None,
+        adjacent_parent: ShardConsumer | None = None,
     ) -> None:
         self.kinesis = kinesis
         self.stream_name = stream_name
@@ -451,6 +452,8 @@ class ShardConsumer:
         self.function = function
         self.publisher = publisher
         self.parent = parent
+        # A merged shard has two parents: Lambda finishes both before reading it.
+        self.parents = [p for p in (parent, adjacent_parent) if p is not None]
         self.stats = MappingStats()
         self.stop_event = threading.Event()
         self.finished = threading.Event()
@@ -551,15 +554,15 @@ class ShardConsumer:
                 StartingSequenceNumber=self.last_read_sequence,
             )["ShardIterator"]
         position = self.settings.starting_position
-        if self.parent is not None:
+        if self.parents:
             position = "TRIM_HORIZON"  # a child shard is read from its start after its parent
         return self.kinesis.get_shard_iterator(
             StreamName=self.stream_name, ShardId=self.shard_id, ShardIteratorType=position
         )["ShardIterator"]
 
     def _poll_loop(self) -> None:
-        if self.parent is not None:
-            while not self.stop_event.is_set() and not self.parent.finished.wait(0.5):
+        for parent in self.parents:
+            while not self.stop_event.is_set() and not parent.finished.wait(0.5):
                 pass
         iterator: str | None = None
         read_backoff = READ_THROTTLE_BACKOFF_S[0]
@@ -685,6 +688,7 @@ class EventSourceMapping:
                 self._send_on_failure,
                 self.publisher,
                 parent,
+                self.consumers.get(shard.get("AdjacentParentShardId", "")),
             )
             self.consumers[shard_id] = consumer
             consumer.start()

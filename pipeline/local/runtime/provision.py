@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from pipeline.autoscaling import register_autoscaling
 from pipeline.config import BillingMode, EnvironmentConfig, StreamMode
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,8 @@ def provision(clients, config: EnvironmentConfig) -> Resources:
     """Create (or find) everything the environment file describes."""
     stream_arn = ensure_stream(clients.kinesis, config)
     ensure_table(clients.dynamodb, config)
+    if getattr(clients, "autoscaling", None) is not None:
+        register_autoscaling(clients.autoscaling, config)
     retention = config.queues.message_retention_seconds
     dlq_url, _ = ensure_queue(clients.sqs, config.queues.dead_letter_name, retention)
     failure_url, failure_arn = ensure_queue(clients.sqs, config.queues.on_failure_name, retention)

@@ -16,7 +16,7 @@ def run(capsys, *argv):
     [
         (
             ["--scenario", "warp"],
-            "error: unknown scenario 'warp'; choose one of: smoke, capacity, step, spike, soak",
+            "error: unknown scenario 'warp'; choose one of: smoke, capacity, step, spike, soak, scaling, reshard",
         ),
         (["--rate", "-5"], "error: RATE must be a number > 0, got -5"),
         (["--scenario", "smoke", "--duration", "0"], "error: DURATION must be a number > 0, got 0"),

@@ -7,7 +7,7 @@ from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, ScenarioError, plan
 
 def test_every_named_scenario_is_valid_and_capacity_is_the_default():
     assert DEFAULT_SCENARIO == "capacity"
-    assert set(SCENARIOS) == {"smoke", "capacity", "step", "spike", "soak"}
+    assert set(SCENARIOS) == {"smoke", "capacity", "step", "spike", "soak", "scaling", "reshard"}
     for name in SCENARIOS:
         assert resolve(name).name == name
 
@@ -23,7 +23,11 @@ def test_overrides_reach_the_scenario_its_gates_and_its_search():
 @pytest.mark.parametrize(
     ("name", "overrides", "message"),
     [
-        ("warp", {}, "unknown scenario 'warp'; choose one of: smoke, capacity, step, spike, soak"),
+        (
+            "warp",
+            {},
+            "unknown scenario 'warp'; choose one of: smoke, capacity, step, spike, soak, scaling, reshard",
+        ),
         ("smoke", {"rate": -5}, "RATE must be a number > 0, got -5"),
         ("smoke", {"duration_s": 0}, "DURATION must be a number > 0, got 0"),
         ("smoke", {"batch_size": 501}, "BATCH_SIZE must be 1..500, got 501"),

@@ -278,6 +278,8 @@ def test_autoscaling_gets_room_above_the_new_units_only_when_enabled(capacity_ru
     assert off.table.autoscaling.max_write_capacity == 3000  # untouched: autoscaling is off
     run = json.loads((capacity_run / rf.RUN_JSON).read_text())
     run["environment"]["table"]["autoscaling"]["enabled"] = True
+    # the run's 4,000 WCU are the autoscaling minimum: the maximum may not be below it
+    run["environment"]["table"]["autoscaling"]["max_write_capacity"] = 4000
     (capacity_run / rf.RUN_JSON).write_text(json.dumps(run))
     assert _build(capacity_run) == 0
     on = parse_environment(json.loads((capacity_run / rf.RECOMMENDED_TFVARS).read_text()))
