@@ -53,7 +53,9 @@ def test_deploy_applies_dev_with_oidc_then_gates_on_a_smoke_test_and_promotes_pr
     dev, prod = deploy["jobs"]["dev"], deploy["jobs"]["prod"]
     dev_runs = [s.get("run", "") for s in dev["steps"]]
     apply_at = dev_runs.index("make deploy ENV=dev")
-    assert dev_runs.index("make loadtest TARGET=aws ENV=dev SCENARIO=smoke") > apply_at
+    assert (
+        dev_runs.index("make loadtest TARGET=aws ENV=dev SCENARIO=smoke YES=1 BUDGET=5") > apply_at
+    )
     assert any("configure-aws-credentials" in s.get("uses", "") for s in dev["steps"])
     assert prod["needs"] == "dev"
     assert prod["environment"] == "prod"  # the environment's required reviewers approve
