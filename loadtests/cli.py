@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loadtests import folder, gates
+from loadtests import ci, folder, gates
 from loadtests import timeline as tl
 from loadtests.pacing import calls_per_second
 from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         run.add_argument(flag, dest=dest, type=kind, default=None)
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
+    summary = sub.add_parser(
+        "ci-summary", help="write junit.xml (and the GitHub job summary when CI) of a run folder"
+    )
+    summary.add_argument("run_dir", type=Path)
     return parser
 
 
@@ -400,6 +404,15 @@ def main(argv: list[str] | None = None) -> int:
                 f" read_rate={scenario.read_rate:g} duration={scenario.duration_s:g}s"
             )
         return EXIT_OK
+    if args.command == "ci-summary":
+        if not (args.run_dir / rf.SUMMARY_JSON).exists():
+            print(
+                f"error: {args.run_dir} has no {rf.SUMMARY_JSON}: not a finished run",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print(ci.publish(args.run_dir))
+        return EXIT_OK
     return run(args)
 
 
@@ -663,6 +676,7 @@ def finalize(
     )
     (run_dir / rf.REPORT_MD).write_text(report, encoding="utf-8")
     report_problem = build_report(run_dir)
+    ci.publish(run_dir)  # junit.xml; the job summary too under GitHub Actions
     print_summary(run_dir, summary, audit_result, report_problem)
     if interrupted:
         return EXIT_INTERRUPTED
