@@ -35,6 +35,8 @@ PREFACE_REST: Final = b"\r\nSM\r\n\r\n"
 # round trip per 64 KiB.
 RECEIVE_WINDOW: Final = 16 * 1024 * 1024
 READ_CHUNK: Final = 256 * 1024
+FRAME_HEADER_BYTES: Final = 9
+GOAWAY_FRAME_TYPE: Final = 0x7
 HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "upgrade", "content-length", "date"}
 )
@@ -62,6 +64,7 @@ class Http2Connection:
         self.window_opened = threading.Condition(self.lock)
         self.streams: dict[int, _Stream] = {}
         self.closed = False
+        self.pending = bytearray()  # bytes of a frame not yet complete
 
     def serve(self) -> None:
         """Run the connection; returns when the client goes away."""
@@ -81,13 +84,32 @@ class Http2Connection:
                 data = self.rfile.read1(READ_CHUNK)
                 if not data:
                     break
-                self._receive(data)
+                self._receive(self._without_goaway(data))
         except (OSError, h2.exceptions.ProtocolError) as exc:
-            logger.debug("HTTP/2 connection ended: %s", exc)
+            logger.debug("HTTP/2 connection ended: %r", exc)
         finally:
             with self.lock:
                 self.closed = True
                 self.window_opened.notify_all()
+
+    def _without_goaway(self, data: bytes) -> bytes:
+        """Whole frames from the client, its GOAWAY frames left out.
+
+        A client closing its session gracefully (the JS SDK does after each request) sends
+        GOAWAY and still expects the streams it opened to be answered; `h2` closes its state
+        machine on GOAWAY and refuses the WINDOW_UPDATEs that follow, which would cut a
+        response off at the first flow-control window. The client closes the socket itself
+        once its streams are done."""
+        self.pending += data
+        frames = bytearray()
+        while len(self.pending) >= FRAME_HEADER_BYTES:
+            size = FRAME_HEADER_BYTES + int.from_bytes(self.pending[:3], "big")
+            if len(self.pending) < size:
+                break
+            if self.pending[3] != GOAWAY_FRAME_TYPE:
+                frames += self.pending[:size]
+            del self.pending[:size]
+        return bytes(frames)
 
     def _flush(self) -> None:
         data = self.conn.data_to_send()
@@ -162,7 +184,7 @@ class Http2Connection:
         try:
             self._send(stream_id, response, head_only=method == "HEAD")
         except (OSError, h2.exceptions.ProtocolError, h2.exceptions.StreamClosedError) as exc:
-            logger.debug("stream %s not answered: %s", stream_id, exc)
+            logger.debug("stream %s not answered: %r", stream_id, exc)
 
     def _send(self, stream_id: int, response: Response, head_only: bool) -> None:
         body = b"" if head_only else response.body
