@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loadtests import ci, folder, gates
+from loadtests import ci, folder, gates, webui
 from loadtests import timeline as tl
 from loadtests.pacing import calls_per_second
 from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
@@ -96,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("--gate-min-achieved", "min_achieved_ratio", float),
     ):
         run.add_argument(flag, dest=dest, type=kind, default=None)
+    run.add_argument(
+        "--ui",
+        action="store_true",
+        help="run with Locust's web UI on 127.0.0.1 (a free port, printed) and its Redline tab",
+    )
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
     summary = sub.add_parser(
         "ci-summary", help="write junit.xml (and the GitHub job summary when CI) of a run folder"
@@ -183,12 +189,25 @@ def worker_argv(master_port: int) -> list[str]:
     ]
 
 
+def web_ui_args(port: int) -> list[str]:
+    """Locust's web UI on loopback instead of --headless; the shape starts the run at once."""
+    autoquit = ["--autoquit", str(webui.QUIT_AFTER_STOP_S)]
+    return ["--autostart", *autoquit, "--web-host", "127.0.0.1", "--web-port", str(port)]
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run_locust(
     config: RunConfig,
     config_path: Path,
     bound_s: float,
     remote_workers: int = 0,
     master_port: int = 5557,
+    web_port: int | None = None,
 ) -> int:
     run_dir = Path(config.run_dir)
     argv = [
@@ -197,8 +216,7 @@ def run_locust(
         "locust",
         "-f",
         str(LOCUSTFILE),
-        "--headless",
-        "--only-summary",
+        *(web_ui_args(web_port) if web_port else ["--headless", "--only-summary"]),
         "--csv",
         str(run_dir / rf.LOCUST_PREFIX),
         "--csv-full-history",
@@ -555,7 +573,16 @@ def _run(
     bound = scenario.duration_s + 60.0
     interrupted = False
     try:
-        locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
+        web_port = free_port() if args.ui else None
+        if web_port:
+            print(
+                f"==> Locust web UI: http://127.0.0.1:{web_port} (the Redline tab shows the"
+                " run live; Stop ends it, the audit and report follow)",
+                flush=True,
+            )
+        locust_code = run_locust(
+            config, config_path, bound, args.remote_workers, args.master_port, web_port
+        )
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
     return finalize(

@@ -20,9 +20,10 @@ LOADTEST_ARGS = --scenario $(SCENARIO) --target $(TARGET) --workers $(WORKERS) $
   $(if $(GATE_P95_MS),--gate-p95-ms $(GATE_P95_MS)) $(if $(GATE_P99_MS),--gate-p99-ms $(GATE_P99_MS)) \
   $(if $(GATE_ERROR_RATE),--gate-error-rate $(GATE_ERROR_RATE)) \
   $(if $(GATE_MAX_LOST),--gate-max-lost $(GATE_MAX_LOST)) \
-  $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED))
+  $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED)) \
+  $(if $(filter 1 true yes,$(UI)),--ui)
 
-loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak TARGET=local|aws RATE= DURATION= WORKERS=): results/latest/
+loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak TARGET=local|aws RATE= DURATION= WORKERS= UI=1): results/latest/
 	@$(PY) -m loadtests run $(LOADTEST_ARGS)
 
 loadtest-smoke: $(STAMP) ## The CI load test: a short smoke run on a private local stack (free ports)
