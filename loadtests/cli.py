@@ -607,6 +607,8 @@ def finalize(
     work_dir = Path(config.work_dir)
     result_path = work_dir / CONTROLLER_RESULT
     controller = json.loads(result_path.read_text("utf-8")) if result_path.exists() else {}
+    # Stop pressed in the web UI (UI=1): the plan did not complete, as after Ctrl-C
+    interrupted = interrupted or bool(controller.get("interrupted") and not controller.get("error"))
     window_start = controller.get("started_at") or started_at
     window_end = controller.get("ended_at") or time.time()
     problems: list[str] = []
