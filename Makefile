@@ -16,7 +16,8 @@ BENCHES :=
 .PHONY: help setup test unit integration lint format clean bench
 
 help: ## List every target with one line each
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %s%-14s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 	@echo ""
 	@echo "  Variables: ENV=$(ENV) (terraform/environments/<ENV>.tfvars.json), PYTHON=$(PYTHON)"
 

@@ -18,6 +18,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loadtests import folder, gates, scaling_run
+from loadtests import ci, folder, gates, scaling_run, webui
 from loadtests import timeline as tl
 from loadtests.caveats import table_knee_caveats
 from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
@@ -106,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     for dest, (flag, kind, _what) in SCENARIO_OPTIONS.items():
         run.add_argument(flag, dest=dest, type=kind, default=None, help=help_for(dest))
     add_your_pipeline_options(run)
+    run.add_argument(
+        "--ui",
+        action="store_true",
+        help="run with Locust's web UI on 127.0.0.1 (a free port, printed) and its Redline tab",
+    )
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
     clean = sub.add_parser("clean-run", help="delete one TARGET=aws run's items from the table")
     clean.add_argument("run", help="the run id (a folder under --results) or its folder")
@@ -114,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(REPO_ROOT / rf.RESULTS_DIR),
         help="folder of the run folders; default: results/",
     )
+    summary = sub.add_parser(
+        "ci-summary", help="write junit.xml (and the GitHub job summary when CI) of a run folder"
+    )
+    summary.add_argument("run_dir", type=Path)
     return parser
 
 
@@ -232,12 +242,25 @@ def worker_argv(master_port: int) -> list[str]:
     ]
 
 
+def web_ui_args(port: int) -> list[str]:
+    """Locust's web UI on loopback instead of --headless; the shape starts the run at once."""
+    autoquit = ["--autoquit", str(webui.QUIT_AFTER_STOP_S)]
+    return ["--autostart", *autoquit, "--web-host", "127.0.0.1", "--web-port", str(port)]
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run_locust(
     config: RunConfig,
     config_path: Path,
     bound_s: float,
     remote_workers: int = 0,
     master_port: int = 5557,
+    web_port: int | None = None,
 ) -> int:
     run_dir = Path(config.run_dir)
     argv = [
@@ -246,8 +269,7 @@ def run_locust(
         "locust",
         "-f",
         str(LOCUSTFILE),
-        "--headless",
-        "--only-summary",
+        *(web_ui_args(web_port) if web_port else ["--headless", "--only-summary"]),
         "--csv",
         str(run_dir / rf.LOCUST_PREFIX),
         "--csv-full-history",
@@ -455,6 +477,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "clean-run":
         return _clean_run(args)
+    if args.command == "ci-summary":
+        if not (args.run_dir / rf.SUMMARY_JSON).exists():
+            print(
+                f"error: {args.run_dir} has no {rf.SUMMARY_JSON}: not a finished run",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print(ci.publish(args.run_dir))
+        return EXIT_OK
     return run(args)
 
 
@@ -670,7 +701,16 @@ def _run(
     interrupted = False
     resharder = scaling_run.start_resharder(target.endpoints, scenario)
     try:
-        locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
+        web_port = free_port() if args.ui else None
+        if web_port:
+            print(
+                f"==> Locust web UI: http://127.0.0.1:{web_port} (the Redline tab shows the"
+                " run live; Stop ends it, the audit and report follow)",
+                flush=True,
+            )
+        locust_code = run_locust(
+            config, config_path, bound, args.remote_workers, args.master_port, web_port
+        )
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
     return finalize(
@@ -704,6 +744,8 @@ def finalize(
     work_dir = Path(config.work_dir)
     result_path = work_dir / CONTROLLER_RESULT
     controller = json.loads(result_path.read_text("utf-8")) if result_path.exists() else {}
+    # Stop pressed in the web UI (UI=1): the plan did not complete, as after Ctrl-C
+    interrupted = interrupted or bool(controller.get("interrupted") and not controller.get("error"))
     window_start = controller.get("started_at") or started_at
     window_end = controller.get("ended_at") or time.time()
     problems: list[str] = []
@@ -820,6 +862,7 @@ def finalize(
     )
     (run_dir / rf.REPORT_MD).write_text(report, encoding="utf-8")
     report_problem = build_report(run_dir)
+    ci.publish(run_dir)  # junit.xml; the job summary too under GitHub Actions
     print_summary(run_dir, summary, audit_result, report_problem)
     if interrupted:
         return EXIT_INTERRUPTED

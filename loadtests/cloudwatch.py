@@ -16,6 +16,7 @@ from botocore.config import Config
 
 from loadtests.runconfig import Endpoints
 from pipeline import metrics as m
+from pipeline.cloudwatch_pages import metric_data_pages
 
 MAX_QUERIES_PER_CALL = 500
 
@@ -102,17 +103,13 @@ def fetch(
             }
             for i, q in enumerate(chunk)
         ]
-        token = None
-        for _page in range(100):  # bounded pagination
-            kwargs: dict[str, Any] = {
-                "MetricDataQueries": request,
-                "StartTime": start_time,
-                "EndTime": end_time,
-                "ScanBy": "TimestampAscending",
-            }
-            if token:
-                kwargs["NextToken"] = token
-            response = cw.get_metric_data(**kwargs)
+        kwargs: dict[str, Any] = {
+            "MetricDataQueries": request,
+            "StartTime": start_time,
+            "EndTime": end_time,
+            "ScanBy": "TimestampAscending",
+        }
+        for response in metric_data_pages(cw, kwargs):
             for result in response.get("MetricDataResults", []):
                 q = chunk[int(result["Id"][1:]) - offset]
                 for stamp, value in zip(result["Timestamps"], result["Values"], strict=True):
@@ -127,9 +124,6 @@ def fetch(
                             "value": value,
                         }
                     )
-            token = response.get("NextToken")
-            if not token:
-                break
     rows.sort(key=lambda r: (r["timestamp"], r["namespace"], r["metric"], r["stat"]))
     return rows
 

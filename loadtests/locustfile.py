@@ -15,6 +15,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import timeline as tl
+from loadtests import webui
 from loadtests.control import Controller, write_timeline
 from loadtests.pacing import Slot
 from loadtests.process import READ_GET_SHARE, ProcessState, api_auth_headers
@@ -48,6 +49,8 @@ def _on_init(environment, **_kwargs):
         runner.register_message("redline_rates", lambda msg, **_: state().set_rates(msg.data))
     if is_master or not is_worker:
         CONTROLLER = Controller(CONFIG, environment, local_state=STATE)
+        if environment.web_ui is not None:  # make loadtest UI=1
+            webui.install(environment, CONTROLLER)
 
 
 @events.report_to_master.add_listener

@@ -20,7 +20,8 @@ LOADTEST_ARGS = --scenario $(SCENARIO) --target $(TARGET) --workers $(WORKERS) $
   $(if $(GATE_P95_MS),--gate-p95-ms $(GATE_P95_MS)) $(if $(GATE_P99_MS),--gate-p99-ms $(GATE_P99_MS)) \
   $(if $(GATE_ERROR_RATE),--gate-error-rate $(GATE_ERROR_RATE)) \
   $(if $(GATE_MAX_LOST),--gate-max-lost $(GATE_MAX_LOST)) \
-  $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED)) $(YOUR_PIPELINE_ARGS)
+  $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED)) $(YOUR_PIPELINE_ARGS) \
+  $(if $(filter 1 true yes,$(UI)),--ui)
 # Your pipeline and safe AWS runs (loadtests/preflight.py): HANDLER="ingest=my.mod.fn api=..."
 # (TARGET=local), RECORDS=module:function, REPLAY=<file>, OUTPUTS=<your stack's names file>, YES=1, BUDGET=<USD>,
 # DRY_RUN=1, PRICES=<file>; scenario knobs PROBE_RATE ZIPF_S KEY_COUNT EVENT_TYPES STEPS
@@ -33,7 +34,7 @@ YOUR_PIPELINE_ARGS = $(foreach h,$(HANDLER),--handler $(h)) $(if $(OUTPUTS),--ou
   $(if $(STEPS),--steps $(STEPS)) $(if $(SPIKE_MULTIPLIER),--spike-multiplier $(SPIKE_MULTIPLIER)) \
   $(if $(DRAIN_TIMEOUT),--drain-timeout $(DRAIN_TIMEOUT))
 
-loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak TARGET=local|aws RATE= DURATION= WORKERS=): results/latest/
+loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak|scaling|reshard TARGET=local|aws RATE= DURATION= WORKERS= UI=1): results/latest/
 	@$(PY) -m loadtests run $(LOADTEST_ARGS)
 
 loadtest-smoke: $(STAMP) ## The CI load test: a short smoke run on a private local stack (free ports)

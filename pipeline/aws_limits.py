@@ -1,4 +1,4 @@
-"""AWS's capacity limits, in one place (source: shared/reference/aws-limits.md, us-east-1).
+"""AWS's capacity limits, in one place (us-east-1; docs/aws-limits.md cites the AWS page of each).
 
 The local gateway enforces these, the environment loader validates against them and the
 capacity model sizes with them. Prices live in reports/prices.json, not here.

@@ -1,5 +1,5 @@
 """AWS's capacity arithmetic as pure functions: the local gateway enforces with them and
-the capacity model sizes with them (shared/reference/aws-limits.md states the rules)."""
+the capacity model sizes with them (docs/aws-limits.md states the rules and their AWS sources)."""
 
 from __future__ import annotations
 

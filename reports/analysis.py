@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -128,41 +129,36 @@ def iso(epoch: float) -> str:
 
 
 def _per_second(run: Run, types: tuple[str, ...], start: float) -> PerSecond | None:
-    t = run.timeline
-    pick = t.mask("request_type", types)
-    if not pick.any():
+    timeline = run.timeline_frame  # load_run's frame: one parse for the report and notebooks
+    picked = timeline[timeline["request_type"].isin(types)]
+    if picked.empty:
         return None
-    stamps = t.numbers["timestamp"][pick].astype(np.int64)
+    by_second = picked.groupby("timestamp", sort=True)
     # every second from the first to the last: a second without a row sent nothing
-    first = int(stamps.min())
-    seconds = np.arange(first, int(stamps.max()) + 1)
-    inverse = stamps - first
+    seconds = np.arange(int(picked["timestamp"].min()), int(picked["timestamp"].max()) + 1)
+    totals = by_second[list(_TOTALLED)].sum().reindex(seconds, fill_value=0.0)
+    # across request types of one second, the slowest percentile (never an average)
+    worst = by_second[list(_WORST)].max().reindex(seconds)
 
-    def total(column: str) -> np.ndarray:
-        out = np.zeros(seconds.size)
-        np.add.at(out, inverse, np.nan_to_num(t.numbers[column][pick]))
-        return out
-
-    def worst(column: str) -> np.ndarray:
-        # across request types of one second, the slowest percentile (never an average)
-        out = np.full(seconds.size, -np.inf)
-        values = t.numbers[column][pick]
-        np.maximum.at(out, inverse, np.where(np.isfinite(values), values, -np.inf))
-        out[~np.isfinite(out)] = np.nan
-        return out
+    def column(frame: Any, name: str) -> np.ndarray:
+        return frame[name].to_numpy(dtype=float)
 
     return PerSecond(
         elapsed=seconds - start,
-        target=total("target_rate"),
-        offered=total("offered"),
-        accepted=total("accepted"),
-        throttled=total("throttled"),
-        errors=total("errors"),
-        offered_bytes=total("offered_bytes"),
-        p50=worst("latency_p50_ms"),
-        p95=worst("latency_p95_ms"),
-        p99=worst("latency_p99_ms"),
+        target=column(totals, "target_rate"),
+        offered=column(totals, "offered"),
+        accepted=column(totals, "accepted"),
+        throttled=column(totals, "throttled"),
+        errors=column(totals, "errors"),
+        offered_bytes=column(totals, "offered_bytes"),
+        p50=column(worst, "latency_p50_ms"),
+        p95=column(worst, "latency_p95_ms"),
+        p99=column(worst, "latency_p99_ms"),
     )
+
+
+_TOTALLED = ("target_rate", "offered", "accepted", "throttled", "errors", "offered_bytes")
+_WORST = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
 
 
 def _function_dimension(run: Run, kind: str) -> str:

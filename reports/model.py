@@ -1,6 +1,6 @@
 """The capacity model: pure functions from a workload to shards, units, concurrency and cost.
 
-AWS's arithmetic (shared/reference/aws-limits.md). Per-operation rounding lives in
+AWS's arithmetic (docs/aws-limits.md). Per-operation rounding lives in
 pipeline.capacity (shared with the local gateway) and is reused here; this module adds
 sizing with a utilization target, hot-key ceilings, concurrency and monthly costs.
 """

@@ -7,6 +7,7 @@ column, so `python -m reports` can print it and exit 2 before writing anything.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 from collections import defaultdict
@@ -62,6 +63,13 @@ class Run:
     cloudwatch: dict[tuple[str, str, str], dict[str, Series]] = field(default_factory=dict)
     audit: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
+
+    @functools.cached_property
+    def timeline_frame(self) -> Any:
+        """The timeline as load_run's typed, time-indexed DataFrame (built once, on use)."""
+        from reports.frames import timeline_frame  # pandas only when a frame is asked for
+
+        return timeline_frame(self)
 
     @property
     def limits_emulated(self) -> bool:

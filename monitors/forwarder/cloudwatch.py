@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from pipeline import aws_limits as limits
 from pipeline import metrics as m
+from pipeline.cloudwatch_pages import metric_data_pages
 
 from .settings import Resources
 
@@ -132,8 +133,8 @@ def fetch(
 ) -> dict[str, dict[int, float]]:
     """Values of every query per minute start (epoch seconds) in [start, end).
 
-    One GetMetricData call per 500 queries (and per page of NextToken); a minute without a
-    datapoint is absent from its query's dict.
+    One GetMetricData call per 500 queries (and per page, through boto3's paginator); a minute
+    without a datapoint is absent from its query's dict.
     """
     stats = stats if stats is not None else FetchStats()
     minutes = max(1, (end_epoch - start_epoch) // PERIOD_S)
@@ -152,8 +153,7 @@ def fetch(
             "EndTime": datetime.fromtimestamp(end_epoch, UTC),
             "ScanBy": "TimestampAscending",
         }
-        while True:
-            response = cloudwatch.get_metric_data(**request)
+        for response in metric_data_pages(cloudwatch, request):
             stats.calls += 1
             for result in response.get("MetricDataResults", []):
                 series = values.setdefault(result["Id"], {})
@@ -165,8 +165,4 @@ def fetch(
                     minute = int(timestamp.timestamp()) // PERIOD_S * PERIOD_S
                     series[minute] = float(value)
                     stats.datapoints += 1
-            token = response.get("NextToken")
-            if not token:
-                break
-            request["NextToken"] = token
     return values

@@ -1,6 +1,6 @@
 """Delivery to New Relic's Metric API (or, without a key, to a payloads file).
 
-The Metric API's rules (reference/aws-limits.md): at most 1 MB a POST; 202 accepted;
+The Metric API's rules (docs/aws-limits.md): at most 1 MB a POST; 202 accepted;
 400/403 drop; 408 and 5xx retry with backoff; 413 split the batch and retry down to one
 point; 429 wait Retry-After. urllib3 sends; the retry loop is ours because it must fit the
 invocation's remaining time and tell which points were accepted.

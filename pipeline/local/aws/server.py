@@ -1,4 +1,5 @@
-"""The gateway: one HTTP/1.1 server on 127.0.0.1 that routes each AWS call to its engine.
+"""The gateway: one HTTP/1.1 server on 127.0.0.1 that routes each AWS call to its engine (and
+speaks HTTP/2 with prior knowledge on the same port: pipeline/local/aws/http2.py).
 
 Routing: `X-Amz-Target` prefix (Kinesis_20131202 -> kinesalite, DynamoDB_20120810 -> dynalite,
 AmazonSQS / secretsmanager / AmazonSSM -> moto in-process, GraniteServiceVersion20100801 ->
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 import cbor2
 
 from pipeline.local.aws import engines as engine_procs
+from pipeline.local.aws import http2
 from pipeline.local.aws.autoscaling import CONTENT_TYPE as AUTOSCALING_CONTENT_TYPE
 from pipeline.local.aws.autoscaling import TARGET_PREFIX as AUTOSCALING_PREFIX
 from pipeline.local.aws.autoscaling import AutoScaling
@@ -216,6 +218,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(json_error(error, KINESIS_CONTENT_TYPE))
             return
+        self._send(self._respond(target, path, body))
+
+    def _respond(self, target: str, path: str, body: bytes) -> Response:
+        """The answer to one request, whatever its framing (HTTP/1.1 here, HTTP/2 in http2)."""
         try:
             response = self._route(target, path, body)
         except EngineUnavailable as exc:
@@ -228,7 +234,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
             response = self._error_for(
                 target, path, AwsError("InternalFailure", f"local gateway error: {exc}", 500)
             )
-        self._send(response)
+        return response
+
+    def parse_request(self) -> bool:
+        if self.raw_requestline == http2.PREFACE_FIRST_LINE:  # HTTP/2 with prior knowledge
+            self.close_connection = True
+            http2.serve_connection(self, MAX_BODY_BYTES)
+            return False
+        return super().parse_request()
 
     def _error_for(self, target: str, path: str, error: AwsError) -> Response:
         if path.startswith(CLOUDWATCH_CBOR_PATH):

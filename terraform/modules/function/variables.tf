@@ -40,7 +40,7 @@ variable "environment_variables" {
 }
 
 variable "policy_json" {
-  description = "IAM policy document (JSON) with what the handler itself needs; logging and tracing are added here."
+  description = "IAM policy document (JSON) with what the handler itself needs; logging is added here."
   type        = string
 }
 

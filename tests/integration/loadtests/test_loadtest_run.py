@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.integration
 
 
-def start_run(results: Path, *args: str) -> subprocess.Popen:
+def start_run(results: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "loadtests", "run", "--results", str(results), *args],
         cwd=REPO_ROOT,
@@ -27,6 +27,7 @@ def start_run(results: Path, *args: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -48,7 +49,15 @@ def assert_stack_stopped(run_json: dict) -> None:
 
 
 def test_smoke_run_writes_the_run_folder_and_loses_nothing(tmp_path):
-    process = start_run(tmp_path, "--scenario", "smoke", "--duration", "12")
+    step_summary = tmp_path / "github-step-summary.md"
+    process = start_run(
+        tmp_path,
+        "--scenario",
+        "smoke",
+        "--duration",
+        "12",
+        env={"GITHUB_STEP_SUMMARY": str(step_summary)},
+    )
     output, _ = process.communicate(timeout=280)
     assert process.returncode == 0, output
     run_dir = (tmp_path / rf.LATEST_LINK).resolve()
@@ -64,6 +73,11 @@ def test_smoke_run_writes_the_run_folder_and_loses_nothing(tmp_path):
 
     summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
     assert summary["passed"] is True and summary["lost"] == 0
+    junit = (run_dir / "junit.xml").read_text()
+    for gate in summary["gates"]:
+        assert f'name="{gate["name"]}"' in junit
+    assert 'failures="0"' in junit
+    assert "## Redline load test `smoke`: PASS" in step_summary.read_text()
     assert {g["name"] for g in summary["gates"]} >= {"lost", "error_rate", "achieved_rate"}
 
     with (run_dir / rf.TIMELINE_CSV).open() as handle:

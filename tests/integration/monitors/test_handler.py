@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.cloudwatch_paging import Boto3Paging
+
 from .conftest import LICENSE_KEY, aws_client
 
 pytestmark = pytest.mark.integration
@@ -40,7 +42,7 @@ def test_scheduled_invocation_posts_to_the_configured_endpoint(
     try:
         handler = importlib.import_module(MODULE)
 
-        class NoData:  # CloudWatch with nothing yet: every minute is an idle minute
+        class NoData(Boto3Paging):  # CloudWatch with nothing yet: every minute is an idle minute
             def get_metric_data(self, **request):
                 return {"MetricDataResults": []}
 

@@ -1,5 +1,5 @@
 """An in-memory CloudWatch with GetMetricData's request and response shapes (percentiles
-included, which moto does not compute), paginating with NextToken. The forwarder's reader
+included, which moto does not compute), paginating with NextToken (read through boto3's paginator). The forwarder's reader
 takes any client with `get_metric_data`; the integration tests use the local gateway's."""
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.cloudwatch_paging import Boto3Paging
+
 
 def _key(namespace: str, name: str, dimensions: dict[str, str]) -> tuple:
     return (namespace, name, frozenset(dimensions.items()))
 
 
-class FakeCloudWatch:
+class FakeCloudWatch(Boto3Paging):
     def __init__(self, page_size: int = 100_000):
         self.samples: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
         self.calls: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from monitors.forwarder.cloudwatch import (
     pipeline_sources,
 )
 from pipeline import metrics as m
+from tests.cloudwatch_paging import Boto3Paging
 
 from .fake_cloudwatch import FakeCloudWatch
 
@@ -82,7 +83,7 @@ def test_more_than_500_queries_take_more_calls_and_pages_follow_next_token():
 
 
 def test_missing_minutes_are_absent_and_timestamps_are_floored_to_the_minute():
-    class OddTimestamps:
+    class OddTimestamps(Boto3Paging):
         def get_metric_data(self, **request):
             return {
                 "MetricDataResults": [

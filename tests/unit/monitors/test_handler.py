@@ -9,6 +9,7 @@ from moto import mock_aws
 
 from monitors.forwarder.newrelic import LicenseKeyError
 from monitors.forwarder.settings import SettingsError
+from tests.cloudwatch_paging import Boto3Paging
 
 from .conftest import BASE_ENV
 
@@ -76,7 +77,7 @@ def test_a_scheduled_invocation_writes_the_payloads_file(monkeypatch, tmp_path, 
     assert json.loads(checkpoint)["points_sent"] == 0
 
 
-class _SumsOnly:
+class _SumsOnly(Boto3Paging):
     def __init__(self, client):
         self.client = client
 
@@ -113,6 +114,6 @@ def test_a_missing_secret_fails_the_invocation_and_sends_nothing(
     assert not (tmp_path / "p.jsonl").exists()
 
 
-class _Empty:
+class _Empty(Boto3Paging):
     def get_metric_data(self, **request):
         return {"MetricDataResults": []}

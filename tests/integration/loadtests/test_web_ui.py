@@ -1,0 +1,80 @@
+"""`make loadtest UI=1`: Locust's own web UI with the Redline tab, driven in headless Chromium
+(Debian's, through Playwright, as the report's browser test): the tab shows live figures read
+from the running test, and Stop in the UI ends the run cleanly (stack stopped, folder kept)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from reports import runfolder as rf
+from tests.integration.loadtests.test_loadtest_run import assert_stack_stopped, start_run
+from tests.integration.reports.test_report_in_browser import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.integration
+URL_LINE = re.compile(r"==> Locust web UI: (http://127\.0\.0\.1:\d+)")
+
+
+def _read_until_url(process, deadline: float) -> tuple[str, list[str]]:
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        found = URL_LINE.search(line)
+        if found:
+            return found.group(1), lines
+    raise AssertionError("no web UI address printed:\n" + "".join(lines))
+
+
+def _figure(page, name: str) -> str:
+    row = page.locator("tr", has=page.locator("td", has_text=re.compile(f"^{re.escape(name)}$")))
+    return row.locator("td").nth(1).inner_text()
+
+
+def test_web_ui_shows_the_redline_tab_live_and_stop_ends_the_run(tmp_path):
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make browser`"
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    process = start_run(tmp_path, "--scenario", "smoke", "--duration", "60", "--ui")
+    try:
+        url, lines = _read_until_url(process, time.monotonic() + 240)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=120_000
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url, timeout=60_000)
+            page.get_by_role("tab", name="Redline").click(timeout=60_000)
+            offered = "0"
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if page.get_by_text("offered records/s", exact=True).count():
+                    offered = _figure(page, "offered records/s")
+                    if offered not in ("0", "n/a"):
+                        break
+                time.sleep(1)
+            assert float(offered.replace(",", "")) > 0, "no live offered rate in the Redline tab"
+            phase = _figure(page, "phase")
+            assert re.match(r"(warmup|steady) \(\d+ s\)", phase), phase
+            assert _figure(page, "report").endswith(rf.REPORT_HTML)
+            page.get_by_role("button", name=re.compile("^stop$", re.I)).click(timeout=30_000)
+            browser.close()
+        output, _ = process.communicate(timeout=240)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = "".join(lines) + output
+    assert process.returncode == 130, output  # a run stopped by hand, as after Ctrl-C
+    run_dir = (tmp_path / rf.LATEST_LINK).resolve()
+    summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
+    assert summary["interrupted"] is True and summary["passed"] is False
+    assert (run_dir / rf.TIMELINE_CSV).is_file() and (run_dir / rf.AUDIT_JSON).is_file()
+    assert_stack_stopped(json.loads((run_dir / rf.RUN_JSON).read_text()))

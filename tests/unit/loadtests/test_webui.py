@@ -1,0 +1,63 @@
+"""The Redline tab's rows and the web UI's command line (loopback only, autostarted)."""
+
+from __future__ import annotations
+
+from loadtests.cli import web_ui_args
+from loadtests.webui import table_rows
+
+FIGURES = {
+    "elapsed_s": 42.4,
+    "phase": "probe-1200",
+    "target_records_per_s": 1200.0,
+    "offered_records_per_s": 1198.6,
+    "accepted_records_per_s": 1000.2,
+    "throttled_records_per_s": 198.4,
+    "producer_p99_ms": 38.0,
+    "reads_per_s": 0.0,
+    "reads_429_per_s": 0.0,
+    "e2e_p95_ms": None,
+    "knee_records_per_s": None,
+    "steps": [
+        {
+            "step": 1,
+            "phase": "probe-600",
+            "target": 600.0,
+            "accepted": 599.0,
+            "throttled": 0.0,
+            "sustained": True,
+            "reasons": "",
+        },
+        {
+            "step": 2,
+            "phase": "probe-1200",
+            "target": 1200.0,
+            "accepted": 1000.0,
+            "throttled": 200.0,
+            "sustained": False,
+            "reasons": "throttled 16.7% > 1.0%",
+        },
+    ],
+    "done": False,
+    "report": "results/r/report.html",
+    "audit": "results/r/audit.json",
+}
+
+
+def test_rows_show_live_rates_steps_and_say_what_is_not_measured_yet():
+    rows = {r["figure"]: r["value"] for r in table_rows(FIGURES)}
+    assert rows["phase"] == "probe-1200 (42 s)"
+    assert rows["offered records/s"] == "1,199"
+    assert rows["throttled records/s"] == "198"
+    assert rows["e2e produced->readable p95"] == "n/a"  # no probe finished: not a zero
+    assert rows["knee"] == "n/a"
+    assert rows["step 1 probe-600"] == "target 600, accepted 599, throttled 0: sustained"
+    assert rows["step 2 probe-1200"].endswith("NOT sustained: throttled 16.7% > 1.0%")
+    assert rows["report"] == "results/r/report.html"
+
+
+def test_web_ui_binds_loopback_and_starts_the_shape_itself():
+    argv = web_ui_args(8123)
+    assert argv[argv.index("--web-host") + 1] == "127.0.0.1"
+    assert argv[argv.index("--web-port") + 1] == "8123"
+    assert "--autostart" in argv and "--headless" not in argv
+    assert int(argv[argv.index("--autoquit") + 1]) > 0  # Locust quits once the test stops
