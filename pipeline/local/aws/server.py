@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import cbor2
 
 from pipeline.local.aws import engines as engine_procs
+from pipeline.local.aws import kinesis_cbor
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.dynamodb import DynamoFront
 from pipeline.local.aws.errors import AwsError, EngineUnavailable
@@ -221,6 +222,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return cbor_error(error)
         if target.startswith("DynamoDB_20120810."):
             return json_error(error, DYNAMODB_CONTENT_TYPE, DYNAMODB_ERROR_PREFIX)
+        if kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
+            return kinesis_cbor.error_reply(error)
         return json_error(error, KINESIS_CONTENT_TYPE)
 
     def _route(self, target: str, path: str, body: bytes) -> Response:
@@ -240,6 +243,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return cbor_response(gateway.metrics.handle(operation, request))
         service, _, operation = target.partition(".")
         auth = self.headers.get("Authorization", "")
+        if service == "Kinesis_20131202" and kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
+            return kinesis_cbor.handle(gateway.kinesis, operation, body, auth)
         if service == "Kinesis_20131202":
             return gateway.kinesis.handle(operation, body, parse_json(body), auth)
         if service == "DynamoDB_20120810":
