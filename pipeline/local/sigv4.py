@@ -36,7 +36,8 @@ BAD_SIGNATURE_MESSAGE = (
     "Consult the service documentation for details."
 )
 UNKNOWN_KEY_MESSAGE = "The security token included in the request is invalid."
-MISSING_MESSAGE = "Missing Authentication Token"
+DEFAULT_MISSING_MESSAGE = "Missing Authentication Token"
+MISSING_MESSAGE = {"dynamodb": "Request is missing Authentication Token"}
 
 
 class SigV4Error(Exception):
@@ -116,8 +117,10 @@ def verify_sigv4(
             "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' "
             "as HTTP header.",
         )
-    if not header_auth and not query_auth:
-        raise SigV4Error("missing", MISSING_MESSAGE)
+    if (not header_auth and not query_auth) or (
+        header_auth and not header_auth.strip().startswith("AWS4-")
+    ):
+        raise SigV4Error("missing", MISSING_MESSAGE.get(service, DEFAULT_MISSING_MESSAGE))
 
     if header_auth:
         algorithm, params = _parse_authorization(header_auth)
@@ -176,16 +179,7 @@ def verify_sigv4(
             pair for pair in query.split("&") if not pair.startswith("X-Amz-Signature=")
         )
 
-    if algorithm != ALGORITHM:
-        raise SigV4Error("incomplete", f"Unsupported AWS 'algorithm': '{algorithm}'.")
-    scope = credential.split("/")
-    if len(scope) != 5 or not all(scope):
-        raise SigV4Error(
-            "incomplete",
-            f"Credential should have at least 5 slash-separated parts, not {len(scope)}: "
-            f"'{credential}'. Authorization={header_auth or credential}",
-        )
-    access_key, scope_date, scope_region, scope_service, terminator = scope
+    # The order of the checks and their wording are AWS's, as dynalite records them.
     signed_at = _parse_amz_date(amz_date)
     if signed_at is None:
         raise SigV4Error(
@@ -193,27 +187,6 @@ def verify_sigv4(
             f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'. "
             "See http://en.wikipedia.org/wiki/ISO_8601",
         )
-    if scope_date != amz_date[:8]:
-        raise SigV4Error(
-            "wrong_scope",
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-            f"from HTTP: '{scope_date}' != '{amz_date[:8]}', from '{amz_date}'.",
-        )
-    if scope_region != region:
-        raise SigV4Error(
-            "wrong_scope", f"Credential should be scoped to a valid region, not '{scope_region}'. "
-        )
-    if scope_service != service:
-        raise SigV4Error(
-            "wrong_scope", f"Credential should be scoped to correct service: '{service}'. "
-        )
-    if terminator != "aws4_request":
-        raise SigV4Error(
-            "wrong_scope",
-            f"Credential should be scoped with a valid terminator: 'aws4_request', "
-            f"not '{terminator}'. ",
-        )
-
     signed_epoch = signed_at.timestamp()
     if expires is not None:
         if now > signed_epoch + expires:
@@ -237,27 +210,53 @@ def verify_sigv4(
                 f"Signature not yet current: {amz_date} is still later than "
                 f"{_stamp(now + skew)} ({_stamp(now)} + {minutes})",
             )
-
     names = [n.strip().lower() for n in signed_names.split(";") if n.strip()]
     if "host" not in names:
         raise SigV4Error(
-            "bad_signature",
-            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+            "bad_signature", "'Host' must be a 'SignedHeader' in the AWS Authorization."
         )
-    unsent = [n for n in names if n not in lowered]
-    if unsent:
-        raise SigV4Error("bad_signature", BAD_SIGNATURE_MESSAGE)
+    if algorithm != ALGORITHM:
+        raise SigV4Error(
+            "incomplete",
+            f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). ",
+        )
+    scope = credential.rstrip("/").split("/")
+    if len(scope) != 5:
+        raise SigV4Error(
+            "incomplete",
+            "Credential must have exactly 5 slash-delimited elements, "
+            f"e.g. keyid/date/region/service/term, got '{credential}'",
+        )
+    access_key, scope_date, scope_region, scope_service, terminator = scope
+    wrong = ""
+    if scope_region != region:
+        wrong += f"Credential should be scoped to a valid region, not '{scope_region}'. "
+    if scope_service != service:
+        wrong += f"Credential should be scoped to correct service: '{service}'. "
+    if terminator != "aws4_request":
+        wrong += (
+            f"Credential should be scoped with a valid terminator: 'aws4_request', "
+            f"not '{terminator}'. "
+        )
+    if scope_date != amz_date[:8]:
+        wrong += (
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+            f"from HTTP: '{scope_date}' != '{amz_date[:8]}', from '{amz_date}'."
+        )
+    if wrong:
+        raise SigV4Error("wrong_scope", wrong)
 
     secret = secret_for(access_key)
     if secret is None:
         raise SigV4Error("unknown_key", UNKNOWN_KEY_MESSAGE)
+    # A header the client says it signed but did not send signs as empty: the comparison fails.
 
     signer = _SignedHeadersOnly(Credentials(access_key, secret), service, region, names)
     request = AWSRequest(
         method=method.upper(),
         url=f"http://{lowered['host']}{path or '/'}"
         + (f"?{canonical_query}" if canonical_query else ""),
-        headers={n: lowered[n] for n in names},
+        headers={n: lowered.get(n, "") for n in names},
         data=body,
     )
     request.context["timestamp"] = amz_date
@@ -265,7 +264,12 @@ def verify_sigv4(
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, signature):
-        raise SigV4Error("bad_signature", BAD_SIGNATURE_MESSAGE)
+        string_to_sign = signer.string_to_sign(request, canonical)
+        raise SigV4Error(
+            "bad_signature",
+            f"{BAD_SIGNATURE_MESSAGE}\n\nThe Canonical String for this request should have been"
+            f"\n'{canonical}'\n\nThe String-to-Sign should have been\n'{string_to_sign}'\n",
+        )
 
 
 __all__ = ["REASONS", "SigV4Error", "verify_sigv4"]

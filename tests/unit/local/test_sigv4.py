@@ -207,3 +207,52 @@ def test_a_presigned_query_missing_a_part_is_incomplete():
 def test_unknown_reasons_cannot_be_raised():
     with pytest.raises(ValueError, match="expected one of missing"):
         SigV4Error("nonsense", "x")
+
+
+def test_dynamodb_says_missing_token_in_its_own_words():
+    request = signed(service="dynamodb")
+    del request.headers["Authorization"]
+    error = refused(request, service="dynamodb")
+    assert error.message == "Request is missing Authentication Token"
+
+
+def test_a_bad_signature_says_what_the_canonical_request_should_have_been():
+    error = refused(signed(secret="not-the-secret"))
+    assert "\n\nThe Canonical String for this request should have been\n'POST\n/\n" in error.message
+    assert "\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261201T120000Z\n" in (
+        error.message
+    )
+
+
+def test_every_wrong_scope_piece_is_named_at_once():
+    request = signed()
+    header = request.headers["Authorization"]
+    request.headers.replace_header(
+        "Authorization", header.replace("/us-east-1/kinesis/aws4_request", "/eu-west-1/sqs/aws5")
+    )
+    error = refused(request)
+    assert error.reason == "wrong_scope"
+    assert error.message == (
+        "Credential should be scoped to a valid region, not 'eu-west-1'. "
+        "Credential should be scoped to correct service: 'kinesis'. "
+        "Credential should be scoped with a valid terminator: 'aws4_request', not 'aws5'. "
+    )
+
+
+def test_host_must_be_signed():
+    request = signed()
+    header = request.headers["Authorization"]
+    request.headers.replace_header("Authorization", header.replace("host;", ""))
+    error = refused(request)
+    assert (error.reason, error.message) == (
+        "bad_signature",
+        "'Host' must be a 'SignedHeader' in the AWS Authorization.",
+    )
+
+
+def test_a_malformed_date_is_incomplete():
+    request = signed()
+    request.headers.replace_header("X-Amz-Date", "2026-12-01")
+    error = refused(request)
+    assert error.reason == "incomplete"
+    assert error.message.startswith("Date must be in ISO-8601 'basic format'. Got '2026-12-01'.")
