@@ -20,6 +20,7 @@ import binascii
 import json
 import struct
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -235,7 +236,13 @@ def to_cbor_response(operation: str, response: Response) -> Response:
     return cbor_reply(payload, response.status, extra)
 
 
-def handle(front: Any, operation: str, body: bytes, auth: str) -> Response:
+def handle(
+    front: Any,
+    operation: str,
+    body: bytes,
+    auth: str,
+    authenticate: Callable[[], None] = lambda: None,
+) -> Response:
     """Serve one CBOR Kinesis call through `front` (a KinesisFront), answering in CBOR."""
     if operation not in operation_names():
         return cbor_reply({"__type": "UnknownOperationException"}, 400)
@@ -244,6 +251,7 @@ def handle(front: Any, operation: str, body: bytes, auth: str) -> Response:
     decoded = decode(body)
     if not isinstance(decoded, dict):
         return cbor_reply({"__type": "SerializationException"}, 400)
+    authenticate()  # after the checks AWS makes first, as for JSON
     request, json_body = to_json_request(operation, decoded)
     return to_cbor_response(operation, front.handle(operation, json_body, request, auth))
 

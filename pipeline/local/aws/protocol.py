@@ -52,7 +52,11 @@ def json_response(
 
 def json_error(error: AwsError, content_type: str, type_prefix: str = "") -> Response:
     return json_response(
-        {"__type": type_prefix + error.code, "message": error.message},
+        # A code that carries its own namespace (`com.amazon.coral...#`) keeps it.
+        {
+            "__type": error.code if "#" in error.code else type_prefix + error.code,
+            "message": error.message,
+        },
         content_type,
         status=error.status,
         crc=content_type == DYNAMODB_CONTENT_TYPE,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import cbor2
 
+from pipeline.local.aws import auth as aws_auth
 from pipeline.local.aws import engines as engine_procs
 from pipeline.local.aws import kinesis_cbor
 from pipeline.local.aws.cloudwatch import MetricStore
@@ -45,6 +46,8 @@ logger = logging.getLogger("redline.gateway")
 CLOUDWATCH_PREFIX = "GraniteServiceVersion20100801"
 CLOUDWATCH_CBOR_PATH = f"/service/{CLOUDWATCH_PREFIX}/operation/"
 MAX_BODY_BYTES = 16 * 1024 * 1024 + 1024
+# The X-Amz-Target prefixes of the moto-served services and the names they sign with.
+MOTO_SIGNING_NAMES = {"AmazonSQS": "sqs", "AmazonSSM": "ssm", "secretsmanager": "secretsmanager"}
 CONTROL_ROUTES = {
     ("GET", "/_redline/health"): "health: 200 when every engine answers, else 503",
     ("POST", "/_redline/reset"): "drop every stream, table, queue, secret, parameter and metric",
@@ -61,6 +64,7 @@ class Gateway:
         self.limits_enabled = limits_enabled
         self.burst_seconds = burst_seconds
         self.state_dir = state_dir
+        self.auth = aws_auth.AuthSettings.from_env()
         self.metrics = MetricStore()
         self.moto = MotoServices()
         self._engine_lock = threading.Lock()
@@ -124,6 +128,7 @@ class Gateway:
         return {
             "limits": self.limits_enabled,
             "burst_seconds": self.burst_seconds,
+            "auth": self.auth.describe(),
             "state_dir": str(self.state_dir),
             "engines": {
                 engine_procs.PACKAGES[s]: {
@@ -240,22 +245,35 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 ) from exc
             if not isinstance(request, dict):
                 raise AwsError("SerializationException", "Request body must be a CBOR map.")
+            self._authenticate("monitoring", body)
             return cbor_response(gateway.metrics.handle(operation, request))
         service, _, operation = target.partition(".")
         auth = self.headers.get("Authorization", "")
         if service == "Kinesis_20131202" and kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
-            return kinesis_cbor.handle(gateway.kinesis, operation, body, auth)
+            return kinesis_cbor.handle(
+                gateway.kinesis, operation, body, auth, lambda: self._authenticate("kinesis", body)
+            )
         if service == "Kinesis_20131202":
-            return gateway.kinesis.handle(operation, body, parse_json(body), auth)
+            request = parse_json(body)
+            # As AWS: a body that does not parse and an unknown operation are answered first.
+            if body and operation in kinesis_cbor.operation_names():
+                self._authenticate("kinesis", body)
+            return gateway.kinesis.handle(operation, body, request, auth)
         if service == "DynamoDB_20120810":
-            return gateway.dynamodb.handle(operation, body, parse_json(body), auth)
+            request = parse_json(body)
+            if operation in aws_auth.operation_names("dynamodb"):
+                self._authenticate("dynamodb", body)
+            return gateway.dynamodb.handle(operation, body, request, auth)
         if service == CLOUDWATCH_PREFIX:
+            request = parse_json(body)
+            self._authenticate("monitoring", body)
             return json_response(
-                gateway.metrics.handle(operation, parse_json(body)), "application/x-amz-json-1.0"
+                gateway.metrics.handle(operation, request), "application/x-amz-json-1.0"
             )
         if target.startswith(MOTO_PREFIXES) or self._signed_for(
             auth, ("sqs", "ssm", "secretsmanager")
         ):
+            self._authenticate(MOTO_SIGNING_NAMES.get(service) or self._scope_service(auth), body)
             status, headers, data = gateway.moto.call(
                 self.command, path, urlsplit(self.path).query, self.headers, body
             )
@@ -271,6 +289,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
             f"Operation {target} is not served by the local gateway "
             "(Kinesis, DynamoDB, SQS, Secrets Manager, SSM, CloudWatch).",
         )
+
+    def _authenticate(self, signing_name: str, body: bytes) -> None:
+        parts = urlsplit(self.path)
+        aws_auth.authenticate(
+            self.gateway.auth,
+            self.command,
+            parts.path,
+            parts.query,
+            self.headers,
+            body,
+            signing_name,
+        )
+
+    @staticmethod
+    def _scope_service(auth: str) -> str:
+        try:
+            return auth.split(",")[0].split()[1].split("/")[3]
+        except IndexError:
+            return ""
 
     @staticmethod
     def _signed_for(auth: str, services: tuple[str, ...]) -> bool:
