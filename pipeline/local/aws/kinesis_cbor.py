@@ -29,7 +29,7 @@ import botocore.session
 import cbor2
 
 from pipeline.local.aws.errors import AwsError
-from pipeline.local.aws.protocol import Response
+from pipeline.local.aws.protocol import HINT_HEADER, Response
 
 CONTENT_TYPE = "application/x-amz-cbor-1.1"
 # A tag-1 value this large cannot be seconds (it would be after the year 5000): it is the
@@ -216,7 +216,7 @@ def error_reply(error: AwsError) -> Response:
     payload: dict[str, Any] = {"__type": error.code}
     if error.message:
         payload["message"] = error.message
-    return cbor_reply(payload, error.status)
+    return cbor_reply(payload, error.status, {HINT_HEADER: error.hint} if error.hint else None)
 
 
 def to_cbor_response(operation: str, response: Response) -> Response:

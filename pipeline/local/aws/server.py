@@ -21,7 +21,7 @@ import cbor2
 
 from pipeline.local.aws import auth as aws_auth
 from pipeline.local.aws import engines as engine_procs
-from pipeline.local.aws import kinesis_cbor
+from pipeline.local.aws import kinesis_cbor, passthrough
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.dynamodb import DynamoFront
 from pipeline.local.aws.errors import AwsError, EngineUnavailable
@@ -30,12 +30,12 @@ from pipeline.local.aws.moto_services import TARGET_PREFIXES as MOTO_PREFIXES
 from pipeline.local.aws.moto_services import MotoServices
 from pipeline.local.aws.protocol import (
     DYNAMODB_CONTENT_TYPE,
-    DYNAMODB_ERROR_PREFIX,
     KINESIS_CONTENT_TYPE,
     EngineClient,
     Response,
     cbor_error,
     cbor_response,
+    dynamodb_error_prefix,
     json_error,
     json_response,
     parse_json,
@@ -48,6 +48,8 @@ CLOUDWATCH_CBOR_PATH = f"/service/{CLOUDWATCH_PREFIX}/operation/"
 MAX_BODY_BYTES = 16 * 1024 * 1024 + 1024
 # The X-Amz-Target prefixes of the moto-served services and the names they sign with.
 MOTO_SIGNING_NAMES = {"AmazonSQS": "sqs", "AmazonSSM": "ssm", "secretsmanager": "secretsmanager"}
+KINESIS_SERVED_TYPES = (KINESIS_CONTENT_TYPE, kinesis_cbor.CONTENT_TYPE)
+DYNAMODB_SERVED_TYPES = (DYNAMODB_CONTENT_TYPE, "application/json")
 CONTROL_ROUTES = {
     ("GET", "/_redline/health"): "health: 200 when every engine answers, else 503",
     ("POST", "/_redline/reset"): "drop every stream, table, queue, secret, parameter and metric",
@@ -226,7 +228,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if path.startswith(CLOUDWATCH_CBOR_PATH):
             return cbor_error(error)
         if target.startswith("DynamoDB_20120810."):
-            return json_error(error, DYNAMODB_CONTENT_TYPE, DYNAMODB_ERROR_PREFIX)
+            return json_error(error, DYNAMODB_CONTENT_TYPE, dynamodb_error_prefix(error.code))
         if kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
             return kinesis_cbor.error_reply(error)
         return json_error(error, KINESIS_CONTENT_TYPE)
@@ -249,6 +251,23 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return cbor_response(gateway.metrics.handle(operation, request))
         service, _, operation = target.partition(".")
         auth = self.headers.get("Authorization", "")
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        moto_call = target.startswith(MOTO_PREFIXES) or self._signed_for(
+            auth, ("sqs", "ssm", "secretsmanager")
+        )
+        if self.command != "POST" and not moto_call:
+            # AWS's JSON endpoints serve POST only; kinesalite carries AWS's exact refusal.
+            return passthrough.forward(
+                gateway.engines["kinesis"].port, self.command, path, self.headers, body
+            )
+        if service == "Kinesis_20131202" and content_type not in KINESIS_SERVED_TYPES:
+            return passthrough.forward(
+                gateway.engines["kinesis"].port, self.command, path, self.headers, body
+            )
+        if service == "DynamoDB_20120810" and content_type not in DYNAMODB_SERVED_TYPES:
+            return passthrough.forward(
+                gateway.engines["dynamodb"].port, self.command, path, self.headers, body
+            )
         if service == "Kinesis_20131202" and kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
             return kinesis_cbor.handle(
                 gateway.kinesis, operation, body, auth, lambda: self._authenticate("kinesis", body)
@@ -263,31 +282,35 @@ class GatewayHandler(BaseHTTPRequestHandler):
             request = parse_json(body)
             if operation in aws_auth.operation_names("dynamodb"):
                 self._authenticate("dynamodb", body)
-            return gateway.dynamodb.handle(operation, body, request, auth)
+            response = gateway.dynamodb.handle(operation, body, request, auth)
+            if content_type == "application/json":  # DynamoDB answers in the type it was asked
+                response.headers["Content-Type"] = "application/json"
+            return response
         if service == CLOUDWATCH_PREFIX:
             request = parse_json(body)
             self._authenticate("monitoring", body)
             return json_response(
                 gateway.metrics.handle(operation, request), "application/x-amz-json-1.0"
             )
-        if target.startswith(MOTO_PREFIXES) or self._signed_for(
-            auth, ("sqs", "ssm", "secretsmanager")
-        ):
+        if moto_call:
             self._authenticate(MOTO_SIGNING_NAMES.get(service) or self._scope_service(auth), body)
             status, headers, data = gateway.moto.call(
                 self.command, path, urlsplit(self.path).query, self.headers, body
             )
             return Response(status, data, {"Content-Type": headers.get("Content-Type", "")})
+        # AWS answers the type alone; what the gateway serves goes in a header.
         if not target:
             raise AwsError(
                 "UnknownOperationException",
-                "Missing X-Amz-Target header: the local gateway serves Kinesis, DynamoDB, SQS, "
-                "Secrets Manager and SSM (JSON protocol) and CloudWatch (rpc-v2-cbor or JSON).",
+                "",
+                hint="missing X-Amz-Target header: the local gateway serves Kinesis, DynamoDB, "
+                "SQS, Secrets Manager and SSM (JSON protocol) and CloudWatch (rpc-v2-cbor or JSON)",
             )
         raise AwsError(
             "UnknownOperationException",
-            f"Operation {target} is not served by the local gateway "
-            "(Kinesis, DynamoDB, SQS, Secrets Manager, SSM, CloudWatch).",
+            "",
+            hint=f"operation {target} is not served by the local gateway "
+            "(Kinesis, DynamoDB, SQS, Secrets Manager, SSM, CloudWatch)",
         )
 
     def _authenticate(self, signing_name: str, body: bytes) -> None:
