@@ -21,7 +21,7 @@ import cbor2
 
 from pipeline.local.aws import auth as aws_auth
 from pipeline.local.aws import engines as engine_procs
-from pipeline.local.aws import kinesis_cbor, passthrough
+from pipeline.local.aws import kinesis_cbor, passthrough, states
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.dynamodb import DynamoFront
 from pipeline.local.aws.errors import AwsError, EngineUnavailable
@@ -131,6 +131,7 @@ class Gateway:
             "limits": self.limits_enabled,
             "burst_seconds": self.burst_seconds,
             "auth": self.auth.describe(),
+            "state_durations_s": {s: states.durations(s) for s in ("kinesis", "dynamodb")},
             "state_dir": str(self.state_dir),
             "engines": {
                 engine_procs.PACKAGES[s]: {
