@@ -43,8 +43,6 @@ ERROR_TYPES = {
     "wrong_scope": "InvalidSignatureException",
     "unknown_key": "UnrecognizedClientException",
 }
-# DynamoDB names these coral's own service errors; Kinesis gives the bare type.
-TYPE_PREFIX = {"dynamodb": "com.amazon.coral.service#"}
 
 
 class AuthSettingError(ValueError):
@@ -88,8 +86,9 @@ def operation_names(service: str) -> frozenset[str]:
     return frozenset(botocore.session.get_session().get_service_model(service).operation_names)
 
 
-def aws_error(reason: str, message: str, service: str) -> AwsError:
-    return AwsError(TYPE_PREFIX.get(service, "") + ERROR_TYPES[reason], message, 400)
+def aws_error(reason: str, message: str) -> AwsError:
+    # The type is bare: each protocol names it (DynamoDB: com.amazon.coral.service#...).
+    return AwsError(ERROR_TYPES[reason], message, 400)
 
 
 def authenticate(
@@ -124,7 +123,7 @@ def authenticate(
         if exc.reason == "unknown_key" and settings.mode == "any-key":
             return
         logger.info("refused a %s call: %s (%s)", service, exc.reason, exc.message.split("\n")[0])
-        raise aws_error(exc.reason, exc.message, service) from exc
+        raise aws_error(exc.reason, exc.message) from exc
 
 
 __all__ = ["AUTH_MODES", "AuthSettingError", "AuthSettings", "authenticate"]
