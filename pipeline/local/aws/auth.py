@@ -86,6 +86,15 @@ def operation_names(service: str) -> frozenset[str]:
     return frozenset(botocore.session.get_session().get_service_model(service).operation_names)
 
 
+def local_credentials(env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment variables a process needs to sign like any AWS client for this stack."""
+    settings = AuthSettings.from_env(env)
+    return {
+        "AWS_ACCESS_KEY_ID": settings.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": settings.secret_access_key,
+    }
+
+
 def aws_error(reason: str, message: str) -> AwsError:
     # The type is bare: each protocol names it (DynamoDB: com.amazon.coral.service#...).
     return AwsError(ERROR_TYPES[reason], message, 400)
@@ -126,4 +135,4 @@ def authenticate(
         raise aws_error(exc.reason, exc.message) from exc
 
 
-__all__ = ["AUTH_MODES", "AuthSettingError", "AuthSettings", "authenticate"]
+__all__ = ["AUTH_MODES", "AuthSettingError", "AuthSettings", "authenticate", "local_credentials"]
