@@ -59,6 +59,11 @@ CONTROL_ROUTES = {
 }
 
 
+def _load_service_models() -> None:
+    kinesis_cbor.operation_names()
+    aws_auth.operation_names("dynamodb")
+
+
 class Gateway:
     """Engines, fronts and metric store; `dispatch` answers one HTTP request."""
 
@@ -67,6 +72,8 @@ class Gateway:
         self.burst_seconds = burst_seconds
         self.state_dir = state_dir
         self.auth = aws_auth.AuthSettings.from_env()
+        # Load botocore's service models now, not inside the first calls (about 1 s each).
+        threading.Thread(target=_load_service_models, daemon=True, name="models").start()
         self.metrics = MetricStore()
         self.moto = MotoServices()
         self._engine_lock = threading.Lock()
