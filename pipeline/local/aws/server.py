@@ -216,7 +216,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 exc if isinstance(exc, AwsError) else AwsError("SerializationException", str(exc))
             )
             self.close_connection = True
-            self._send(json_error(error, KINESIS_CONTENT_TYPE))
+            self._send(self._error_for(target, path, error))  # in the protocol it was asked in
             return
         try:
             response = self._route(target, path, body)
