@@ -181,3 +181,26 @@ def test_cbor_tags_the_engine_cannot_store_are_refused_not_corrupted(gateway, st
     assert reply.status == 400
     assert reply.content_type == cbor_client.CONTENT_TYPE
     assert reply.error_type in ("SerializationException", "ValidationException")
+
+
+def test_a_cbor_consumer_is_throttled_past_5_reads_per_shard_per_second(gateway, stream):
+    endpoint = gateway.endpoint_url
+    iterator = cbor_client.call(
+        endpoint,
+        "GetShardIterator",
+        {"StreamName": stream, "ShardId": "shardId-000000000000", "ShardIteratorType": "LATEST"},
+    ).data["ShardIterator"]
+    throttled = None
+    for _ in range(40):  # 5 calls a second pass; a busy machine may spread them over seconds
+        reply = cbor_client.call(endpoint, "GetRecords", {"ShardIterator": iterator})
+        if reply.status != 200:
+            throttled = reply
+            break
+        iterator = reply.data["NextShardIterator"]
+    assert throttled is not None, "40 GetRecords calls on one shard were never throttled"
+    assert throttled.status == 400
+    assert throttled.content_type == cbor_client.CONTENT_TYPE
+    assert throttled.data == {
+        "__type": "ProvisionedThroughputExceededException",
+        "message": f"Rate exceeded for Shard - 000000000000/{stream}/shardId-000000000000",
+    }
