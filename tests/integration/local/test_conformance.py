@@ -281,3 +281,41 @@ def test_gateway_answers_as_the_bare_engine_but_for_the_documented_differences(g
         f"through the gateway and from the bare engine; intended differences: {different}"
     )
     assert not unexpected, "\n".join(unexpected)
+
+
+def test_get_records_after_delete_stream_names_the_shard_as_the_engine_does(aws):
+    kinesis = aws("kinesis")
+    kinesis.create_stream(StreamName="conf-deleted", ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(
+        StreamName="conf-deleted", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    iterator = kinesis.get_shard_iterator(
+        StreamName="conf-deleted", ShardId="shardId-000000000000", ShardIteratorType="LATEST"
+    )["ShardIterator"]
+    kinesis.delete_stream(StreamName="conf-deleted")
+    kinesis.get_waiter("stream_not_exists").wait(
+        StreamName="conf-deleted", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    with pytest.raises(kinesis.exceptions.ResourceNotFoundException) as caught:
+        kinesis.get_records(ShardIterator=iterator)
+    assert caught.value.response["Error"]["Message"] == (
+        "Shard shardId-000000000000 in stream conf-deleted under account 000000000000 "
+        "does not exist"
+    )
+
+
+def test_what_the_gateway_adds_is_a_header_not_the_aws_body(gateway):
+    request = urllib.request.Request(
+        gateway.endpoint_url + "/",
+        data=b"{}",
+        headers={"Content-Type": KINESIS_JSON, "X-Amz-Target": "Nonsense_2020.Call"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)  # nosec B310
+    assert caught.value.code == 400
+    assert json.loads(caught.value.read()) == {"__type": "UnknownOperationException"}
+    assert (
+        "Nonsense_2020.Call is not served by the local gateway"
+        in (caught.value.headers["x-redline-hint"])
+    )
