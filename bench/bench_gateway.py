@@ -384,6 +384,46 @@ def overhead(seconds: float, threads: int = 4) -> dict[str, float]:
     return results
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (not its children: the engines are children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sigv4_cpu_cost(calls: int = 1500) -> dict[str, float]:
+    """The gateway's own CPU per call with SigV4 checked and not (REDLINE_AWS_AUTH=off).
+    CPU time, unlike calls/s, does not depend on what else the shared cores are doing."""
+    results: dict[str, float] = {}
+    state = Path(tempfile.mkdtemp(prefix="redline-bench-sigv4-"))
+    saved_auth = os.environ.get("REDLINE_AWS_AUTH")
+    labels = ("DynamoDB PutItem", "Kinesis PutRecords(100 x 500 B)")
+    try:
+        for mode in ("sigv4", "off"):
+            os.environ["REDLINE_AWS_AUTH"] = mode
+            with start_gateway(port=0, limits=False, state_dir=state / mode) as gw:
+                workloads = (
+                    _dynamodb_workload(gw.endpoint_url, mode),
+                    _kinesis_workload(gw.endpoint_url, mode),
+                )
+                for label, workload in zip(labels, workloads, strict=True):
+                    workload()  # warm: models loaded, connections open
+                    before = _cpu_seconds(gw.process.pid)
+                    for _ in range(calls):
+                        workload()
+                    per_call = (_cpu_seconds(gw.process.pid) - before) / calls * 1e6
+                    results[f"{label}: gateway CPU us/call, SigV4 {mode}"] = per_call
+    finally:
+        if saved_auth is None:
+            os.environ.pop("REDLINE_AWS_AUTH", None)
+        else:
+            os.environ["REDLINE_AWS_AUTH"] = saved_auth
+    for label in labels:
+        on = results[f"{label}: gateway CPU us/call, SigV4 sigv4"]
+        off = results[f"{label}: gateway CPU us/call, SigV4 off"]
+        results[f"{label}: CPU with SigV4 / without"] = on / off
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.bench_gateway", description=__doc__.splitlines()[0]
@@ -422,6 +462,9 @@ def main() -> None:
 
     print("\n2. gateway overhead, limits lifted (aim >= 0.8)")
     for label, value in overhead(overhead_s).items():
+        print(f"   {label:<58} {value:,.2f}")
+    print("\n2b. the gateway's own CPU per call, SigV4 checked and not (1,500 calls each)")
+    for label, value in sigv4_cpu_cost().items():
         print(f"   {label:<58} {value:,.2f}")
     if args.overhead_only:
         print(
