@@ -359,12 +359,68 @@ def overhead(seconds: float, threads: int = 4) -> dict[str, float]:
         gw_put_item = _dynamodb_workload(gw.endpoint_url, "gw")
         gw_k = _calls_per_second(gw_put_records, seconds, threads)
         gw_d = _calls_per_second(gw_put_item, seconds, threads)
+    # The same gateway without signature checks (REDLINE_AWS_AUTH=off): what SigV4 costs.
+    saved_auth = os.environ.get("REDLINE_AWS_AUTH")
+    os.environ["REDLINE_AWS_AUTH"] = "off"
+    try:
+        with start_gateway(port=0, limits=False, state_dir=state / "gw-nosig") as gw:
+            nosig_k = _calls_per_second(_kinesis_workload(gw.endpoint_url, "ns"), seconds, threads)
+            nosig_d = _calls_per_second(_dynamodb_workload(gw.endpoint_url, "ns"), seconds, threads)
+    finally:
+        if saved_auth is None:
+            os.environ.pop("REDLINE_AWS_AUTH", None)
+        else:
+            os.environ["REDLINE_AWS_AUTH"] = saved_auth
     results["kinesis PutRecords(100 x 500 B) calls/s: gateway / bare"] = gw_k / bare_k
     results["  bare calls/s"] = bare_k
     results["  gateway calls/s"] = gw_k
     results["dynamodb PutItem calls/s: gateway / bare"] = gw_d / bare_d
     results["  bare PutItem/s"] = bare_d
     results["  gateway PutItem/s"] = gw_d
+    results["kinesis PutRecords calls/s: SigV4 checked / not checked"] = gw_k / nosig_k
+    results["  gateway without SigV4 calls/s"] = nosig_k
+    results["dynamodb PutItem calls/s: SigV4 checked / not checked"] = gw_d / nosig_d
+    results["  gateway without SigV4 PutItem/s"] = nosig_d
+    return results
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (not its children: the engines are children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sigv4_cpu_cost(calls: int = 1500) -> dict[str, float]:
+    """The gateway's own CPU per call with SigV4 checked and not (REDLINE_AWS_AUTH=off).
+    CPU time, unlike calls/s, does not depend on what else the shared cores are doing."""
+    results: dict[str, float] = {}
+    state = Path(tempfile.mkdtemp(prefix="redline-bench-sigv4-"))
+    saved_auth = os.environ.get("REDLINE_AWS_AUTH")
+    labels = ("DynamoDB PutItem", "Kinesis PutRecords(100 x 500 B)")
+    try:
+        for mode in ("sigv4", "off"):
+            os.environ["REDLINE_AWS_AUTH"] = mode
+            with start_gateway(port=0, limits=False, state_dir=state / mode) as gw:
+                workloads = (
+                    _dynamodb_workload(gw.endpoint_url, mode),
+                    _kinesis_workload(gw.endpoint_url, mode),
+                )
+                for label, workload in zip(labels, workloads, strict=True):
+                    workload()  # warm: models loaded, connections open
+                    before = _cpu_seconds(gw.process.pid)
+                    for _ in range(calls):
+                        workload()
+                    per_call = (_cpu_seconds(gw.process.pid) - before) / calls * 1e6
+                    results[f"{label}: gateway CPU us/call, SigV4 {mode}"] = per_call
+    finally:
+        if saved_auth is None:
+            os.environ.pop("REDLINE_AWS_AUTH", None)
+        else:
+            os.environ["REDLINE_AWS_AUTH"] = saved_auth
+    for label in labels:
+        on = results[f"{label}: gateway CPU us/call, SigV4 sigv4"]
+        off = results[f"{label}: gateway CPU us/call, SigV4 off"]
+        results[f"{label}: CPU with SigV4 / without"] = on / off
     return results
 
 
@@ -384,6 +440,9 @@ def main() -> None:
     parser.add_argument(
         "--overhead-seconds", type=float, default=None, help="default 10 (5 with --quick)"
     )
+    parser.add_argument(
+        "--overhead-only", action="store_true", help="measure only the gateway overhead (2.)"
+    )
     args = parser.parse_args()
     headroom_s = args.headroom_seconds or (30.0 if args.quick else 300.0)
     overload_s = args.overload_seconds or (8.0 if args.quick else 12.0)
@@ -393,16 +452,25 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
 
-    print(
-        f"\n1. accepted at {OVERLOAD:g}x overload / configured limit "
-        f"({overload_s:g} s each; target 1.00 +- 0.03)"
-    )
-    for label, ratio in overload_ratios(overload_s).items():
-        print(f"   {label:<20} {ratio:.3f}")
+    if not args.overhead_only:
+        print(
+            f"\n1. accepted at {OVERLOAD:g}x overload / configured limit "
+            f"({overload_s:g} s each; target 1.00 +- 0.03)"
+        )
+        for label, ratio in overload_ratios(overload_s).items():
+            print(f"   {label:<20} {ratio:.3f}")
 
     print("\n2. gateway overhead, limits lifted (aim >= 0.8)")
     for label, value in overhead(overhead_s).items():
         print(f"   {label:<58} {value:,.2f}")
+    print("\n2b. the gateway's own CPU per call, SigV4 checked and not (1,500 calls each)")
+    for label, value in sigv4_cpu_cost().items():
+        print(f"   {label:<58} {value:,.2f}")
+    if args.overhead_only:
+        print(
+            f"\nmachine load average after the run: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
+        return
 
     print(
         f"\n3. engine headroom, limits lifted, 500 B records, {headroom_s:g} s "

@@ -29,7 +29,6 @@ from pipeline.config import EnvironmentConfig, load_environment
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 # terraform output name -> Endpoints field (the first name present wins).
 TERRAFORM_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -95,13 +94,14 @@ def start_local(
     """Start the local stack on free ports in `state_dir`; the Target's stop() stops it."""
     environment = load_environment(environment_name)
     try:
+        from pipeline.local.aws.auth import local_credentials
         from pipeline.local.stack import StackError, start_stack, stop_stack
     except ImportError as exc:
         raise TargetError(
             f"the local stack is not available in this checkout ({exc}); use TARGET=aws"
         ) from None
-    for name, value in LOCAL_CREDENTIALS.items():  # the local stack takes any; never real ones
-        os.environ.setdefault(name, value)
+    # The stack's own credentials, never real ones: the gateway checks SigV4 signatures.
+    os.environ.update(local_credentials())
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
         handle = start_stack(

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from pipeline import aws_limits
+from pipeline.local.aws.auth import AuthSettingError
 from pipeline.local.aws.engines import EngineError
 from pipeline.local.aws.server import serve
 
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         raise
-    except EngineError as exc:
+    except (EngineError, AuthSettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -110,7 +110,9 @@ def start_engine(service: str, state_dir: Path) -> Engine:
     # its RSS stayed near 120 MB at the same rate. Every start is a fresh, empty store.
     data_dir = state_dir / f"{PACKAGES[service]}-data"
     shutil.rmtree(data_dir, ignore_errors=True)
-    options = dict(ENGINE_OPTIONS[service], path=str(data_dir))
+    from pipeline.local.aws.states import engine_options  # states imports EngineError from here
+
+    options = dict(ENGINE_OPTIONS[service], **engine_options(service), path=str(data_dir))
     log = log_path.open("ab")
     process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
         [node, str(engines_dir() / "launch.js"), service, "0", json.dumps(options)],

@@ -9,11 +9,12 @@ REGION = "us-east-1"
 class AwsError(Exception):
     """An error AWS would return: its type (the `__type` code), message and HTTP status."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(f"{code}: {message}")
+    def __init__(self, code: str, message: str, status: int = 400, hint: str = "") -> None:
+        super().__init__(f"{code}: {message or hint}")
         self.code = code
-        self.message = message
+        self.message = message  # "" when AWS answers the type alone
         self.status = status
+        self.hint = hint  # the gateway's own explanation: a header, never AWS's body
 
 
 def validation(message: str) -> AwsError:

@@ -14,7 +14,7 @@ from pipeline import aws_limits as L
 from pipeline import capacity
 from pipeline import metrics as M
 from pipeline.local.aws.cloudwatch import MetricStore
-from pipeline.local.aws.errors import ACCOUNT_ID, REGION
+from pipeline.local.aws.errors import ACCOUNT_ID, REGION, AwsError
 from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
 from pipeline.local.aws.protocol import KINESIS_CONTENT_TYPE, EngineClient, Response, json_response
 from pipeline.local.aws.resharding import Resharder
@@ -463,7 +463,13 @@ class KinesisFront:
         if known is None:
             return self.engine.call(f"{TARGET_PREFIX}.GetRecords", body, auth)
         name, shard_id, _ = known
-        stream = self._stream(name)
+        try:
+            stream = self._stream(name)
+        except AwsError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            # Deleted since the iterator was issued: the engine names the shard, as AWS does.
+            return self.engine.call(f"{TARGET_PREFIX}.GetRecords", body, auth)
         shard = stream.all_shards.get(shard_id)
         if shard is not None and self.limits_enabled:
             with stream.lock:

@@ -50,13 +50,43 @@ def json_response(
     return Response(status, body, headers)
 
 
+# DynamoDB names its errors in three namespaces: request validation is coral's validator,
+# protocol and signature errors coral's service framework, the rest DynamoDB's own.
+DYNAMODB_VALIDATE_PREFIX = "com.amazon.coral.validate#"
+DYNAMODB_SERVICE_PREFIX = "com.amazon.coral.service#"
+CORAL_SERVICE_ERRORS = frozenset(
+    {
+        "SerializationException",
+        "UnknownOperationException",
+        "MissingAuthenticationTokenException",
+        "IncompleteSignatureException",
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+        "AccessDeniedException",
+    }
+)
+HINT_HEADER = "x-redline-hint"
+
+
+def dynamodb_error_prefix(code: str) -> str:
+    if code == "ValidationException":
+        return DYNAMODB_VALIDATE_PREFIX
+    if code in CORAL_SERVICE_ERRORS:
+        return DYNAMODB_SERVICE_PREFIX
+    return DYNAMODB_ERROR_PREFIX
+
+
 def json_error(error: AwsError, content_type: str, type_prefix: str = "") -> Response:
-    return json_response(
-        {"__type": type_prefix + error.code, "message": error.message},
-        content_type,
-        status=error.status,
-        crc=content_type == DYNAMODB_CONTENT_TYPE,
+    # A code that carries its own namespace (`com.amazon.coral...#`) keeps it.
+    payload = {"__type": error.code if "#" in error.code else type_prefix + error.code}
+    if error.message:
+        payload["message"] = error.message
+    response = json_response(
+        payload, content_type, status=error.status, crc=content_type == DYNAMODB_CONTENT_TYPE
     )
+    if error.hint:
+        response.headers[HINT_HEADER] = error.hint
+    return response
 
 
 def cbor_response(payload: Any, status: int = 200) -> Response:
@@ -87,9 +117,11 @@ def parse_json(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise AwsError("SerializationException", f"Request body is not valid JSON: {exc}") from exc
+        raise AwsError(
+            "SerializationException", "", hint=f"request body is not valid JSON: {exc}"
+        ) from exc
     if not isinstance(parsed, dict):
-        raise AwsError("SerializationException", "Request body must be a JSON object.")
+        raise AwsError("SerializationException", "", hint="request body must be a JSON object")
     return parsed
 
 

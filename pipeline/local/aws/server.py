@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 import cbor2
 
+from pipeline.local.aws import auth as aws_auth
 from pipeline.local.aws import engines as engine_procs
-from pipeline.local.aws import http2
+from pipeline.local.aws import http2, kinesis_cbor, passthrough, states
 from pipeline.local.aws.autoscaling import CONTENT_TYPE as AUTOSCALING_CONTENT_TYPE
 from pipeline.local.aws.autoscaling import TARGET_PREFIX as AUTOSCALING_PREFIX
 from pipeline.local.aws.autoscaling import AutoScaling
@@ -33,12 +34,12 @@ from pipeline.local.aws.moto_services import TARGET_PREFIXES as MOTO_PREFIXES
 from pipeline.local.aws.moto_services import MotoServices
 from pipeline.local.aws.protocol import (
     DYNAMODB_CONTENT_TYPE,
-    DYNAMODB_ERROR_PREFIX,
     KINESIS_CONTENT_TYPE,
     EngineClient,
     Response,
     cbor_error,
     cbor_response,
+    dynamodb_error_prefix,
     json_error,
     json_response,
     parse_json,
@@ -49,6 +50,10 @@ logger = logging.getLogger("redline.gateway")
 CLOUDWATCH_PREFIX = "GraniteServiceVersion20100801"
 CLOUDWATCH_CBOR_PATH = f"/service/{CLOUDWATCH_PREFIX}/operation/"
 MAX_BODY_BYTES = 16 * 1024 * 1024 + 1024
+# The X-Amz-Target prefixes of the moto-served services and the names they sign with.
+MOTO_SIGNING_NAMES = {"AmazonSQS": "sqs", "AmazonSSM": "ssm", "secretsmanager": "secretsmanager"}
+KINESIS_SERVED_TYPES = (KINESIS_CONTENT_TYPE, kinesis_cbor.CONTENT_TYPE)
+DYNAMODB_SERVED_TYPES = (DYNAMODB_CONTENT_TYPE, "application/json")
 CONTROL_ROUTES = {
     ("GET", "/_redline/health"): "health: 200 when every engine answers, else 503",
     ("POST", "/_redline/reset"): "drop every stream, table, queue, secret, parameter and metric",
@@ -59,6 +64,11 @@ CONTROL_ROUTES = {
 }
 
 
+def _load_service_models() -> None:
+    kinesis_cbor.operation_names()
+    aws_auth.operation_names("dynamodb")
+
+
 class Gateway:
     """Engines, fronts and metric store; `dispatch` answers one HTTP request."""
 
@@ -66,6 +76,9 @@ class Gateway:
         self.limits_enabled = limits_enabled
         self.burst_seconds = burst_seconds
         self.state_dir = state_dir
+        self.auth = aws_auth.AuthSettings.from_env()
+        # Load botocore's service models now, not inside the first calls (about 1 s each).
+        threading.Thread(target=_load_service_models, daemon=True, name="models").start()
         self.metrics = MetricStore()
         self.moto = MotoServices()
         self._engine_lock = threading.Lock()
@@ -139,6 +152,8 @@ class Gateway:
         return {
             "limits": self.limits_enabled,
             "burst_seconds": self.burst_seconds,
+            "auth": self.auth.describe(),
+            "state_durations_s": {s: states.durations(s) for s in ("kinesis", "dynamodb")},
             "state_dir": str(self.state_dir),
             "engines": {
                 engine_procs.PACKAGES[s]: {
@@ -216,7 +231,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 exc if isinstance(exc, AwsError) else AwsError("SerializationException", str(exc))
             )
             self.close_connection = True
-            self._send(json_error(error, KINESIS_CONTENT_TYPE))
+            self._send(self._error_for(target, path, error))  # in the protocol it was asked in
             return
         self._send(self._respond(target, path, body))
 
@@ -247,7 +262,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if path.startswith(CLOUDWATCH_CBOR_PATH):
             return cbor_error(error)
         if target.startswith("DynamoDB_20120810."):
-            return json_error(error, DYNAMODB_CONTENT_TYPE, DYNAMODB_ERROR_PREFIX)
+            return json_error(error, DYNAMODB_CONTENT_TYPE, dynamodb_error_prefix(error.code))
+        if kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
+            return kinesis_cbor.error_reply(error)
         return json_error(error, KINESIS_CONTENT_TYPE)
 
     def _route(self, target: str, path: str, body: bytes) -> Response:
@@ -264,38 +281,96 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 ) from exc
             if not isinstance(request, dict):
                 raise AwsError("SerializationException", "Request body must be a CBOR map.")
+            self._authenticate("monitoring", body)
             return cbor_response(gateway.metrics.handle(operation, request))
         service, _, operation = target.partition(".")
         auth = self.headers.get("Authorization", "")
-        if service == "Kinesis_20131202":
-            return gateway.kinesis.handle(operation, body, parse_json(body), auth)
-        if service == "DynamoDB_20120810":
-            return gateway.dynamodb.handle(operation, body, parse_json(body), auth)
-        if service == AUTOSCALING_PREFIX:
-            reply = gateway.autoscaling.handle(operation, parse_json(body))
-            return json_response(reply, AUTOSCALING_CONTENT_TYPE)
-        if service == CLOUDWATCH_PREFIX:
-            return json_response(
-                gateway.metrics.handle(operation, parse_json(body)), "application/x-amz-json-1.0"
-            )
-        if target.startswith(MOTO_PREFIXES) or self._signed_for(
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        moto_call = target.startswith(MOTO_PREFIXES) or self._signed_for(
             auth, ("sqs", "ssm", "secretsmanager")
-        ):
+        )
+        if self.command != "POST" and not moto_call:
+            # AWS's JSON endpoints serve POST only; kinesalite carries AWS's exact refusal.
+            return passthrough.forward(
+                gateway.engines["kinesis"].port, self.command, path, self.headers, body
+            )
+        if service == "Kinesis_20131202" and content_type not in KINESIS_SERVED_TYPES:
+            return passthrough.forward(
+                gateway.engines["kinesis"].port, self.command, path, self.headers, body
+            )
+        if service == "DynamoDB_20120810" and content_type not in DYNAMODB_SERVED_TYPES:
+            return passthrough.forward(
+                gateway.engines["dynamodb"].port, self.command, path, self.headers, body
+            )
+        if service == "Kinesis_20131202" and kinesis_cbor.is_cbor(self.headers.get("Content-Type")):
+            return kinesis_cbor.handle(
+                gateway.kinesis, operation, body, auth, lambda: self._authenticate("kinesis", body)
+            )
+        if service == "Kinesis_20131202":
+            request = parse_json(body)
+            # As AWS: a body that does not parse and an unknown operation are answered first.
+            if body and operation in kinesis_cbor.operation_names():
+                self._authenticate("kinesis", body)
+            return gateway.kinesis.handle(operation, body, request, auth)
+        if service == "DynamoDB_20120810":
+            request = parse_json(body)
+            if operation in aws_auth.operation_names("dynamodb"):
+                self._authenticate("dynamodb", body)
+            response = gateway.dynamodb.handle(operation, body, request, auth)
+            if content_type == "application/json":  # DynamoDB answers in the type it was asked
+                response.headers["Content-Type"] = "application/json"
+            return response
+        if service == AUTOSCALING_PREFIX:
+            request = parse_json(body)
+            self._authenticate("application-autoscaling", body)
+            return json_response(
+                gateway.autoscaling.handle(operation, request), AUTOSCALING_CONTENT_TYPE
+            )
+        if service == CLOUDWATCH_PREFIX:
+            request = parse_json(body)
+            self._authenticate("monitoring", body)
+            return json_response(
+                gateway.metrics.handle(operation, request), "application/x-amz-json-1.0"
+            )
+        if moto_call:
+            self._authenticate(MOTO_SIGNING_NAMES.get(service) or self._scope_service(auth), body)
             status, headers, data = gateway.moto.call(
                 self.command, path, urlsplit(self.path).query, self.headers, body
             )
             return Response(status, data, {"Content-Type": headers.get("Content-Type", "")})
+        # AWS answers the type alone; what the gateway serves goes in a header.
         if not target:
             raise AwsError(
                 "UnknownOperationException",
-                "Missing X-Amz-Target header: the local gateway serves Kinesis, DynamoDB, SQS, "
-                "Secrets Manager and SSM (JSON protocol) and CloudWatch (rpc-v2-cbor or JSON).",
+                "",
+                hint="missing X-Amz-Target header: the local gateway serves Kinesis, DynamoDB, "
+                "SQS, Secrets Manager and SSM (JSON protocol) and CloudWatch (rpc-v2-cbor or JSON)",
             )
         raise AwsError(
             "UnknownOperationException",
-            f"Operation {target} is not served by the local gateway "
-            "(Kinesis, DynamoDB, SQS, Secrets Manager, SSM, CloudWatch).",
+            "",
+            hint=f"operation {target} is not served by the local gateway "
+            "(Kinesis, DynamoDB, SQS, Secrets Manager, SSM, CloudWatch)",
         )
+
+    def _authenticate(self, signing_name: str, body: bytes) -> None:
+        parts = urlsplit(self.path)
+        aws_auth.authenticate(
+            self.gateway.auth,
+            self.command,
+            parts.path,
+            parts.query,
+            self.headers,
+            body,
+            signing_name,
+        )
+
+    @staticmethod
+    def _scope_service(auth: str) -> str:
+        try:
+            return auth.split(",")[0].split()[1].split("/")[3]
+        except IndexError:
+            return ""
 
     @staticmethod
     def _signed_for(auth: str, services: tuple[str, ...]) -> bool:

@@ -24,6 +24,7 @@ from botocore.config import Config
 
 from pipeline.config import EnvironmentConfig
 from pipeline.local import loopback
+from pipeline.local.aws.auth import local_credentials
 from pipeline.local.runtime.api import HttpApi, api_id_for, make_api_server
 from pipeline.local.runtime.cloudwatch import MetricsPublisher
 from pipeline.local.runtime.esm import EventSourceMapping, MappingSettings
@@ -53,7 +54,7 @@ FORWARDER_MEMORY_MB = 256
 # The forwarder's optional settings (monitors/forwarder/settings.py), passed through from the
 # user's environment: the New Relic key or its secret, region or URL, and its run window knobs.
 FORWARDER_PASSTHROUGH_PREFIXES = ("NEW_RELIC_", "FORWARDER_", "FORWARD_AWS_METRICS")
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+LOCAL_CREDENTIALS = local_credentials()  # the stack's (REDLINE_AWS_ACCESS_KEY_ID/SECRET)
 
 
 def function_name(kind: str, environment: str) -> str:

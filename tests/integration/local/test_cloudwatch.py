@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import cbor2
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.integration.local.conftest import unique
 
@@ -171,15 +174,21 @@ def test_smithy_rpc_v2_cbor_protocol_answers_in_cbor(gateway):
     namespace = unique("Redline")
 
     def call(operation: str, payload: dict) -> tuple[int, dict, dict]:
-        request = urllib.request.Request(
-            f"{gateway.endpoint_url}/service/GraniteServiceVersion20100801/operation/{operation}",
+        url = f"{gateway.endpoint_url}/service/GraniteServiceVersion20100801/operation/{operation}"
+        signed = AWSRequest(
+            method="POST",
+            url=url,
             data=cbor2.dumps(payload, datetime_as_timestamp=True),
             headers={
                 "Content-Type": "application/cbor",
                 "smithy-protocol": "rpc-v2-cbor",
                 "Accept": "application/cbor",
             },
-            method="POST",
+        )
+        # Signed as any AWS client signs: the gateway checks SigV4.
+        SigV4Auth(Credentials("test", "test"), "monitoring", "us-east-1").add_auth(signed)
+        request = urllib.request.Request(
+            url, data=signed.body, headers=dict(signed.headers.items()), method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as reply:
