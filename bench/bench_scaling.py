@@ -39,8 +39,8 @@ def client(service: str, endpoint: str):
         service,
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
         config=CLIENT_CONFIG,
     )
 
