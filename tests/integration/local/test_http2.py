@@ -9,23 +9,28 @@ import socket
 
 import h2.connection
 import h2.events
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from .conftest import unique
 
-SIGNED = (
-    "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/kinesis/aws4_request, "
-    "SignedHeaders=host;x-amz-target, Signature=0"
-)
 
-
-def _headers(port: int, target: str, length: int) -> dict[str, str]:
-    return {
-        "host": f"127.0.0.1:{port}",
-        "x-amz-target": target,
-        "content-type": "application/x-amz-json-1.1",
-        "authorization": SIGNED,
-        "content-length": str(length),
-    }
+def _headers(port: int, target: str, body: bytes) -> dict[str, str]:
+    """Headers of a call signed with the stack's credentials, as any AWS client sends them."""
+    service = "dynamodb" if target.startswith("DynamoDB") else "kinesis"
+    content_type = (
+        "application/x-amz-json-1.0" if service == "dynamodb" else ("application/x-amz-json-1.1")
+    )
+    request = AWSRequest(
+        method="POST",
+        url=f"http://127.0.0.1:{port}/",
+        data=body,
+        headers={"X-Amz-Target": target, "Content-Type": content_type},
+    )
+    SigV4Auth(Credentials("test", "test"), service, "us-east-1").add_auth(request)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return {"host": f"127.0.0.1:{port}", **headers, "content-length": str(len(body))}
 
 
 def h2_calls(port: int, calls: list[tuple[str, bytes]]) -> list[tuple[int, dict, bytes]]:
@@ -39,7 +44,7 @@ def h2_calls(port: int, calls: list[tuple[str, bytes]]) -> list[tuple[int, dict,
             ids.append(stream_id)
             request = [(":method", "POST"), (":path", "/"), (":scheme", "http")]
             request += [(":authority", f"127.0.0.1:{port}")]
-            request += list(_headers(port, target, len(body)).items())
+            request += list(_headers(port, target, body).items())
             conn.send_headers(stream_id, request)
             step = conn.max_outbound_frame_size  # bodies stay under the 64 KiB first window
             for offset in range(0, len(body), step):
@@ -71,7 +76,7 @@ def h2_calls(port: int, calls: list[tuple[str, bytes]]) -> list[tuple[int, dict,
 def http1_call(port: int, target: str, body: bytes) -> tuple[int, dict, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        connection.request("POST", "/", body, _headers(port, target, len(body)))
+        connection.request("POST", "/", body, _headers(port, target, body))
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
