@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from loadtests import folder, gates
 from loadtests import timeline as tl
+from loadtests import workers as workers_mod
 from loadtests.pacing import calls_per_second
 from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
@@ -41,6 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 EXIT_OK, EXIT_GATES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 LOCUST_GRACE_S = 60.0  # beyond the scenario's own bound
+WORKERS_JOIN_WAIT_S = 120  # --expect-workers-max-wait: workers that never connect end the run
 STACK_ITEM_OVERHEAD_BYTES = 120  # arrived_at, stored_at, sequence_number and their names
 
 
@@ -68,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="workers on other machines (TARGET=aws), connecting through an SSH tunnel",
     )
     run.add_argument("--master-port", type=int, default=5557)
+    run.add_argument(
+        "--on-worker-loss",
+        default=workers_mod.DEFAULT_ON_WORKER_LOSS,
+        help="a worker lost mid-run: fail (default) or continue with the rest",
+    )
     run.add_argument(
         "--burst-seconds",
         type=float,
@@ -164,7 +171,7 @@ def peak_rate(scenario: Scenario, start_rate: float) -> float:
     return scenario.rate
 
 
-def worker_argv(master_port: int) -> list[str]:
+def worker_argv(master_port: int, master_host: str = "127.0.0.1") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -173,7 +180,7 @@ def worker_argv(master_port: int) -> list[str]:
         str(LOCUSTFILE),
         "--worker",
         "--master-host",
-        "127.0.0.1",
+        master_host,
         "--master-port",
         str(master_port),
     ]
@@ -214,21 +221,32 @@ def run_locust(
         f"{math.ceil(bound_s)}s",
     ]
     local_workers = config.workers - remote_workers
-    if remote_workers:
+    # Several workers: a master and separate worker processes over its real TCP port, the
+    # same protocol as workers on other machines or Fargate tasks.
+    distributed = remote_workers > 0 or config.workers > 1
+    if distributed:
+        if not remote_workers:
+            master_port = free_local_port()
         argv += ["--master", "--master-bind-host", "127.0.0.1"]
         argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
-    elif config.workers > 1:
-        argv += ["--processes", str(config.workers)]
+        argv += ["--expect-workers-max-wait", str(WORKERS_JOIN_WAIT_S)]
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     processes: list[subprocess.Popen] = []
     try:
         master = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
         processes.append(master)
-        for _ in range(local_workers if remote_workers else 0):
+        for _ in range(local_workers if distributed else 0):
             processes.append(
                 subprocess.Popen(  # noqa: S603
                     worker_argv(master_port), env=env, cwd=REPO_ROOT, start_new_session=True
                 )
+            )
+        if distributed:
+            pids = " ".join(str(p.pid) for p in processes[1:]) or "-"
+            print(
+                f"==> Locust master pid {master.pid} on 127.0.0.1:{master_port},"
+                f" local worker pids {pids}",
+                flush=True,
             )
         if remote_workers:
             print(
@@ -252,6 +270,14 @@ def run_locust(
         for process in processes:
             if process.poll() is None:
                 _stop_group(process)
+
+
+def free_local_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -419,11 +445,12 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
         if args.burst_seconds is not None and not 1 <= args.burst_seconds <= 300:
             raise ScenarioError(f"BURST_SECONDS must be 1..300, got {args.burst_seconds:g}")
+        workers_mod.check_on_worker_loss(args.on_worker_loss)
         if args.remote_workers and args.target != "aws":
             raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
         env_name = args.env or ("local" if args.target == "local" else "dev")
         environment = load_environment(env_name)
-    except (ScenarioError, EnvironmentConfigError) as exc:
+    except (ScenarioError, EnvironmentConfigError, ValueError) as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -506,6 +533,7 @@ def _run(
         users=users_per_process(scenario, workers, peak_rate(scenario, start_rate)),
         start_rate=start_rate,
         cloudwatch_in_loop=target.limits_emulated,
+        on_worker_loss=args.on_worker_loss,
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -650,6 +678,7 @@ def finalize(
         "steps": steps,
         "interrupted": interrupted,
         "error": "; ".join(problems) or None,
+        "workers": controller.get("workers"),
     }
     folder.write_json(run_dir / rf.SUMMARY_JSON, summary)
     ended = time.time()
@@ -696,6 +725,9 @@ def print_summary(
                 " 'lost' includes events still on the stream (raise --drain-timeout, or read"
                 " the ingest log under logs/ and the on-failure queue)"
             )
+    for loss in (summary.get("workers") or {}).get("losses", []):
+        lost = ", ".join(loss["lost"])
+        print(f"warning: worker(s) lost mid-run: {lost} ({loss['remaining']} left)")
     for gate in summary["gates"]:
         print(("  ok    " if gate["passed"] else "  FAIL  ") + gate["message"])
     if summary.get("error"):

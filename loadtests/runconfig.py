@@ -42,6 +42,7 @@ class RunConfig:
     users: dict[str, int] = field(default_factory=dict)  # user class -> users per process
     start_rate: float = 100.0  # capacity: first probe
     cloudwatch_in_loop: bool = True  # per-second metrics exist (local stack)
+    on_worker_loss: str = "fail"  # loadtests.workers.ON_WORKER_LOSS
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
