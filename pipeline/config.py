@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline import aws_limits as limits
+from pipeline.loadgen_config import LoadgenConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS_DIR = REPO_ROOT / "terraform" / "environments"
@@ -178,6 +179,7 @@ class EnvironmentConfig(_Strict):
     api: ApiConfig
     queues: QueuesConfig
     monitoring: MonitoringConfig = MonitoringConfig()
+    loadgen: LoadgenConfig = LoadgenConfig()
 
 
 class EnvironmentConfigError(ValueError):
