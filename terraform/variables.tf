@@ -138,3 +138,38 @@ variable "monitoring" {
     error_message = "monitoring.lambda_instrumentation needs monitoring.new_relic_layer_arn, monitoring.new_relic_account_id and monitoring.new_relic_license_key_secret_name."
   }
 }
+
+variable "loadgen" {
+  description = "Locust master and workers as Fargate tasks (modules/loadgen), off unless enabled; pipeline/loadgen_config.py validates the sizes."
+  type = object({
+    enabled            = bool
+    workers            = number
+    cpu_architecture   = string
+    master_cpu         = number
+    master_memory_mb   = number
+    worker_cpu         = number
+    worker_memory_mb   = number
+    use_spot           = bool
+    budget_usd         = number
+    image              = string
+    vpc_id             = string
+    subnet_ids         = list(string)
+    assign_public_ip   = bool
+    results_bucket     = string
+    results_prefix     = string
+    log_retention_days = number
+  })
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.loadgen.cpu_architecture)
+    error_message = "loadgen.cpu_architecture must be X86_64 or ARM64."
+  }
+
+  validation {
+    condition = !var.loadgen.enabled || (
+      var.loadgen.image != "" && var.loadgen.vpc_id != "" &&
+      length(var.loadgen.subnet_ids) > 0 && var.loadgen.results_bucket != ""
+    )
+    error_message = "loadgen.enabled needs loadgen.image, loadgen.vpc_id, loadgen.subnet_ids and loadgen.results_bucket."
+  }
+}
