@@ -71,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--master-port", type=int, default=5557)
     run.add_argument(
+        "--master-bind-host",
+        default="127.0.0.1",
+        help="address the master listens on for remote workers (a Fargate task: its ENI)",
+    )
+    run.add_argument("--runner", default="local", help="local, or fargate (TARGET=aws)")
+    run.add_argument(
+        "--over-budget",
+        action="store_true",
+        help="RUNNER=fargate: run even when the predicted generator cost is over budget",
+    )
+    run.add_argument(
         "--on-worker-loss",
         default=workers_mod.DEFAULT_ON_WORKER_LOSS,
         help="a worker lost mid-run: fail (default) or continue with the rest",
@@ -192,6 +203,7 @@ def run_locust(
     bound_s: float,
     remote_workers: int = 0,
     master_port: int = 5557,
+    master_bind_host: str = "127.0.0.1",
 ) -> int:
     run_dir = Path(config.run_dir)
     argv = [
@@ -227,7 +239,7 @@ def run_locust(
     if distributed:
         if not remote_workers:
             master_port = free_local_port()
-        argv += ["--master", "--master-bind-host", "127.0.0.1"]
+        argv += ["--master", "--master-bind-host", master_bind_host]
         argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
         argv += ["--expect-workers-max-wait", str(WORKERS_JOIN_WAIT_S)]
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
@@ -439,7 +451,13 @@ def run(args: argparse.Namespace) -> int:
         scenario = resolve(args.scenario, overrides)
         if args.target not in ("local", "aws"):
             raise ScenarioError(f"TARGET must be local or aws, got {args.target!r}")
-        if args.workers < 1 or args.workers > 64:
+        if args.runner not in ("local", "fargate"):
+            raise ScenarioError(f"RUNNER must be local or fargate, got {args.runner!r}")
+        if args.runner == "fargate" and args.target != "aws":
+            raise ScenarioError("RUNNER=fargate needs TARGET=aws")
+        if args.workers == 0 and args.remote_workers > 0:
+            pass  # a master for remote workers only (a Fargate master task)
+        elif args.workers < 1 or args.workers > 64:
             raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
         if args.remote_workers < 0 or args.remote_workers > 256:
             raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
@@ -454,6 +472,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
 
+    if args.runner == "fargate":
+        from loadtests import fargate
+
+        return fargate.main_from_args(args, env_name, environment, scenario.duration_s + 60.0)
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     started: list[Target] = []  # what this run started, stopped in `finally` whatever happens
     work_root = REPO_ROOT / ".redline" / "loadtests"
@@ -570,7 +592,9 @@ def _run(
     bound = scenario.duration_s + 60.0
     interrupted = False
     try:
-        locust_code = run_locust(config, config_path, bound, args.remote_workers, args.master_port)
+        locust_code = run_locust(
+            config, config_path, bound, args.remote_workers, args.master_port, args.master_bind_host
+        )
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
     return finalize(

@@ -106,7 +106,7 @@ def billed_cost(
         if started is None:
             continue
         stopped = task.get("stoppedAt") or now
-        size = master if task.get("group", "").endswith("master") else worker
+        size = master if "-master" in task.get("group", "") else worker
         seconds = (stopped - started).total_seconds()
         total += task_cost(size, seconds, prices, loadgen.cpu_architecture)
     return total
