@@ -43,6 +43,7 @@ LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 EXIT_OK, EXIT_GATES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 LOCUST_GRACE_S = 60.0  # beyond the scenario's own bound
 WORKERS_JOIN_WAIT_S = 120  # --expect-workers-max-wait: workers that never connect end the run
+REMOTE_WORKERS_JOIN_WAIT_S = 600  # other machines and Fargate tasks pull and start first
 STACK_ITEM_OVERHEAD_BYTES = 120  # arrived_at, stored_at, sequence_number and their names
 
 
@@ -241,7 +242,8 @@ def run_locust(
             master_port = free_local_port()
         argv += ["--master", "--master-bind-host", master_bind_host]
         argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
-        argv += ["--expect-workers-max-wait", str(WORKERS_JOIN_WAIT_S)]
+        join_wait = REMOTE_WORKERS_JOIN_WAIT_S if remote_workers else WORKERS_JOIN_WAIT_S
+        argv += ["--expect-workers-max-wait", str(join_wait)]
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     processes: list[subprocess.Popen] = []
     try:

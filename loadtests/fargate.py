@@ -362,11 +362,17 @@ def forwarded_run_args(args: Any) -> list[str]:
 
 def main_from_args(args: Any, env_name: str, environment: EnvironmentConfig, bound_s: float) -> int:
     """`python -m loadtests run --runner fargate ...`: exit 0/1/2/3 like any run, 130 on Ctrl-C."""
+    import signal
+
     import boto3
 
     from loadtests import target as targets
     from reports.prices import load_prices
 
+    def _interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the tasks too, as Ctrl-C does
     try:
         outputs = targets.terraform_outputs(env_name)
         session = boto3.Session(region_name=environment.aws_region)
