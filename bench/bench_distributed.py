@@ -2,7 +2,7 @@
 
 Each case is a real `python -m loadtests run --workers N` (a master and N separate worker
 processes over its port on 127.0.0.1) against a private local stack whose stream has 16
-shards (16,000 records/s, above anything one machine offers here), asking for 20,000
+shards (16,000 records/s: above the target), asking for 10,000
 records/s of 256 B records in batches of 100 for 20 s. Figures are what the run's timeline
 counted (records offered per second of the steady phase), never the target. Then the cost
 model's prediction for a 10-minute Fargate run with 20 workers (a prediction, not a bill).
@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from pipeline.local.stack import REPO_ROOT
 from reports import runfolder as rf
 from reports.prices import load_prices
 
-TARGET_RATE = 20_000
+TARGET_RATE = 10_000
 DURATION_S = 20
 SHARDS = 16
 WORKER_COUNTS = (1, 2, 4)
@@ -72,13 +73,25 @@ def one_case(env_file: Path, workers: int, results: Path) -> dict[str, float]:
         "--results",
         str(results),
     ]
-    completed = subprocess.run(
-        argv, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False
+    process = subprocess.Popen(
+        argv,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
+    try:
+        output, _ = process.communicate(timeout=600)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        # Ctrl-C as the run understands it: it stops the stack and Locust it started.
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=180)
+        raise
     run_dir = (results / rf.LATEST_LINK).resolve()
     timeline = run_dir / rf.TIMELINE_CSV
     if not timeline.exists():
-        tail = (completed.stdout + completed.stderr).strip().splitlines()[-5:]
+        tail = output.strip().splitlines()[-5:]
         raise SystemExit(f"the run with {workers} worker(s) left no timeline: {tail}")
     with timeline.open(encoding="utf-8") as handle:
         rows = [
@@ -86,11 +99,17 @@ def one_case(env_file: Path, workers: int, results: Path) -> dict[str, float]:
             for r in csv.DictReader(handle)
             if r["phase"] == "steady" and r["request_type"] == rf.PUT_RECORDS
         ]
-    rows = rows[1:-1]  # whole seconds only: the phase's first and last are partial
-    seconds = max(len(rows), 1)
-    offered = sum(int(r["offered"]) for r in rows) / seconds
-    throttled = sum(int(r["throttled"]) for r in rows) / seconds
-    return {"offered": offered, "throttled": throttled, "seconds": len(rows)}
+
+    # Per second of the steady phase, whether or not a second saw a completed call: slots no
+    # user could take before the phase ended were never offered and count as nothing.
+    def per_second(column: str) -> float:
+        return sum(int(r[column]) for r in rows) / DURATION_S
+
+    return {
+        "offered": per_second("offered"),
+        "accepted": per_second("accepted"),
+        "throttled": per_second("throttled"),
+    }
 
 
 def main() -> None:
@@ -101,7 +120,7 @@ def main() -> None:
     )
     print(
         f"{'workers':>7} {'offered/s':>10} {'per worker':>10} {'of target':>9}"
-        f" {'throttled/s':>11} {'seconds':>7}  load average after"
+        f" {'accepted/s':>10} {'throttled/s':>11}  load average after"
     )
     with tempfile.TemporaryDirectory() as tmp:
         env_file = bench_environment(Path(tmp))
@@ -109,8 +128,8 @@ def main() -> None:
             figures = one_case(env_file, workers, Path(tmp) / f"results-{workers}")
             print(
                 f"{workers:>7} {figures['offered']:>10.0f} {figures['offered'] / workers:>10.0f}"
-                f" {figures['offered'] / TARGET_RATE:>9.1%} {figures['throttled']:>11.0f}"
-                f" {figures['seconds']:>7.0f}  {load_average()}",
+                f" {figures['offered'] / TARGET_RATE:>9.1%} {figures['accepted']:>10.0f}"
+                f" {figures['throttled']:>11.0f}  {load_average()}",
                 flush=True,
             )
     prices = load_prices()
