@@ -193,10 +193,9 @@ class Controller:
     def _on_worker_loss(self, loss: WorkerLoss) -> None:
         message = self.worker_watch.message(loss)
         if self.worker_watch.policy == "fail" or loss.remaining == 0:
+            why = "ON_WORKER_LOSS=fail" if loss.remaining else "no worker is left"
             if self._greenlet is not None:
-                self._greenlet.kill(
-                    WorkerLost(f"{message}: the run stops (ON_WORKER_LOSS=fail)"), block=False
-                )
+                self._greenlet.kill(WorkerLost(f"{message}: the run stops ({why})"), block=False)
             return
         print(f"warning: {message}: their share of the rate moves to the rest", flush=True)
         if self.phases:
