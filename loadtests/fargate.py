@@ -32,6 +32,7 @@ MASTER_GRACE_S = 600.0  # beyond the scenario's bound: workers joining, audit, u
 STOP_REASON = "redline loadtest finished or was stopped"
 OUTPUTS_KEY = "outputs.json"
 RESULTS_KEY = "results/"
+GENERATOR_COST_JSON = "generator_cost.json"  # in the run folder: predicted and billed
 
 
 class FargateError(RuntimeError):
@@ -319,15 +320,29 @@ def run(
         print(f"==> stopping the {len(launch.task_arns)} task(s) this run started", flush=True)
         for problem in stop_everything(clients, launch, cluster, lg["master_service_id"]):
             print(f"warning: {problem}", file=sys.stderr, flush=True)
-        _print_bill(clients, launch, cluster, loadgen, plan.prices)
+        billed = _print_bill(clients, launch, cluster, loadgen, plan.prices)
+        if run_dir is not None:
+            folder.write_json(
+                run_dir / GENERATOR_COST_JSON,
+                {
+                    "predicted_usd": round(prediction.usd, 6),
+                    "predicted_usd_per_minute": round(prediction.usd_per_minute, 6),
+                    "billed_usd": None if billed is None else round(billed, 6),
+                    "billed_from": "ECS pullStartedAt..stoppedAt at On-Demand prices",
+                    "workers": plan.workers,
+                    "tasks": len(launch.task_arns),
+                    "spot": loadgen.use_spot,
+                    "prices_source": plan.prices.fargate.source,
+                },
+            )
     return code, run_dir
 
 
 def _print_bill(
     clients: Clients, launch: Launch, cluster: str, loadgen: LoadgenConfig, prices: Prices
-) -> None:
+) -> float | None:
     if not launch.task_arns:
-        return
+        return None
     try:
         tasks = [
             task
@@ -338,13 +353,14 @@ def _print_bill(
         ]
     except Exception as exc:
         print(f"warning: could not read the tasks' times to price them: {exc}", file=sys.stderr)
-        return
+        return None
     usd = gc.billed_cost(tasks, loadgen, prices, datetime.now(UTC))
     print(
         f"generator cost: {usd:.4f} {prices.currency} for {len(tasks)} task(s), from ECS's"
         " image-pull and stop times at On-Demand prices",
         flush=True,
     )
+    return usd
 
 
 def forwarded_run_args(args: Any) -> list[str]:

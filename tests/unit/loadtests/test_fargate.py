@@ -153,6 +153,11 @@ def test_a_run_starts_master_and_workers_pulls_the_run_folder_and_stops_every_ta
     assert code == 0
     assert run_dir == tmp_path / "results" / run_id
     assert (run_dir / "summary.json").read_text() == "{}"
+    cost = json.loads((run_dir / fargate.GENERATOR_COST_JSON).read_text())
+    # 3 tasks billed 4 minutes each (pullStartedAt..stoppedAt) at the default task size.
+    f = load_prices().fargate
+    assert cost["billed_usd"] == pytest.approx(3 * (f.vcpu_hour_arm64 + 2 * f.gb_hour_arm64) / 15)
+    assert cost["predicted_usd"] > 0 and cost["tasks"] == 3
     assert (tmp_path / "results" / "latest").resolve() == run_dir
     # The master got the deployed names through S3.
     outputs = c.s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}outputs.json")["Body"].read()
