@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,7 +28,6 @@ CONFIG_KEY = "config.json"
 CONFIG_WAIT_S = 600.0
 POLL_S = 2.0
 MASTER_PORT = 5557
-RESULTS_DIR = Path("/tmp/redline-results")  # noqa: S108 - the task's own scratch space
 
 
 def _s3() -> Any:
@@ -44,6 +45,12 @@ def _share_config_when_written(s3: Any, bucket: str, prefix: str, since: float) 
             s3.upload_file(str(found[0]), bucket, prefix + CONFIG_KEY)
             return
         time.sleep(0.5)
+
+
+def task_address() -> str:
+    """The task's own address (its ENI in awsvpc mode): the master listens there only, and
+    the security group admits the workers only."""
+    return socket.gethostbyname(socket.gethostname())
 
 
 def upload_tree(s3: Any, root: Path, bucket: str, prefix: str) -> int:
@@ -64,6 +71,7 @@ def master(bucket: str, prefix: str) -> int:
     run_args = json.loads(os.environ.get("REDLINE_LOADGEN_RUN_ARGS", "[]"))
     outputs = s3.get_object(Bucket=bucket, Key=prefix + "outputs.json")["Body"].read()
     (REPO_ROOT / "terraform" / f"{env_name}.outputs.json").write_bytes(outputs)
+    results_dir = Path(tempfile.mkdtemp(prefix="redline-results-"))
     started = time.time()
     threading.Thread(
         target=_share_config_when_written, args=(s3, bucket, prefix, started), daemon=True
@@ -81,19 +89,19 @@ def master(bucket: str, prefix: str) -> int:
             "--remote-workers",
             workers,
             "--master-bind-host",
-            "0.0.0.0",  # noqa: S104 - the task's ENI; its security group admits the workers only
+            task_address(),
             "--results",
-            str(RESULTS_DIR),
+            str(results_dir),
         ]
     )
-    uploaded = upload_tree(s3, RESULTS_DIR, bucket, prefix + "results/")
+    uploaded = upload_tree(s3, results_dir, bucket, prefix + "results/")
     print(f"==> {uploaded} run-folder file(s) written to s3://{bucket}/{prefix}results/")
     return code
 
 
 def worker(bucket: str, prefix: str) -> int:
     s3 = _s3()
-    config_path = Path("/tmp/redline-config.json")  # noqa: S108
+    config_path = Path(tempfile.mkdtemp(prefix="redline-config-")) / CONFIG_KEY
     deadline = time.monotonic() + CONFIG_WAIT_S
     while time.monotonic() < deadline:
         try:
