@@ -24,7 +24,7 @@ LOADTEST_ARGS = --scenario $(SCENARIO) --target $(TARGET) --workers $(WORKERS) $
   $(if $(GATE_MAX_LOST),--gate-max-lost $(GATE_MAX_LOST)) \
   $(if $(GATE_MIN_ACHIEVED),--gate-min-achieved $(GATE_MIN_ACHIEVED))
 
-loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak TARGET=local|aws RATE= DURATION= WORKERS=): results/latest/
+loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak TARGET=local|aws RATE= DURATION= WORKERS= RUNNER=local|fargate): results/latest/
 	@$(PY) -m loadtests run $(LOADTEST_ARGS)
 
 loadtest-smoke: $(STAMP) ## The CI load test: a short smoke run on a private local stack (free ports)
