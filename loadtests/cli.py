@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 from loadtests import ci, folder, gates, scaling_run, webui
 from loadtests import timeline as tl
+from loadtests import workers as workers_mod
 from loadtests.caveats import table_knee_caveats
 from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
 from loadtests.options import SCENARIO_OPTIONS, help_for
@@ -45,6 +46,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 EXIT_OK, EXIT_GATES, EXIT_USAGE, EXIT_BROKEN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 LOCUST_GRACE_S = 60.0  # beyond the scenario's own bound
+WORKERS_JOIN_WAIT_S = 120  # --expect-workers-max-wait: workers that never connect end the run
+REMOTE_WORKERS_JOIN_WAIT_S = 600  # other machines and Fargate tasks pull and start first
 STACK_ITEM_OVERHEAD_BYTES = STORED_ITEM_OVERHEAD_BYTES  # what the stack adds to an event
 
 
@@ -91,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=5557,
         help="the Locust master's port on 127.0.0.1 (remote workers); default: 5557",
+    )
+    run.add_argument(
+        "--master-bind-host",
+        default="127.0.0.1",
+        help="address the master listens on for remote workers (a Fargate task: its ENI)",
+    )
+    run.add_argument("--runner", default="local", help="local, or fargate (TARGET=aws)")
+    run.add_argument(
+        "--over-budget",
+        action="store_true",
+        help="RUNNER=fargate: run even when the predicted generator cost is over budget",
+    )
+    run.add_argument(
+        "--on-worker-loss",
+        default=workers_mod.DEFAULT_ON_WORKER_LOSS,
+        help="a worker lost mid-run: fail (default) or continue with the rest",
     )
     run.add_argument(
         "--burst-seconds",
@@ -227,7 +246,7 @@ def peak_rate(scenario: Scenario, start_rate: float) -> float:
     return scenario.rate
 
 
-def worker_argv(master_port: int) -> list[str]:
+def worker_argv(master_port: int, master_host: str = "127.0.0.1") -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -236,7 +255,7 @@ def worker_argv(master_port: int) -> list[str]:
         str(LOCUSTFILE),
         "--worker",
         "--master-host",
-        "127.0.0.1",
+        master_host,
         "--master-port",
         str(master_port),
     ]
@@ -261,6 +280,7 @@ def run_locust(
     remote_workers: int = 0,
     master_port: int = 5557,
     web_port: int | None = None,
+    master_bind_host: str = "127.0.0.1",
 ) -> int:
     run_dir = Path(config.run_dir)
     argv = [
@@ -289,21 +309,33 @@ def run_locust(
         f"{math.ceil(bound_s)}s",
     ]
     local_workers = config.workers - remote_workers
-    if remote_workers:
-        argv += ["--master", "--master-bind-host", "127.0.0.1"]
+    # Several workers: a master and separate worker processes over its real TCP port, the
+    # same protocol as workers on other machines or Fargate tasks.
+    distributed = remote_workers > 0 or config.workers > 1
+    if distributed:
+        if not remote_workers:
+            master_port = free_local_port()
+        argv += ["--master", "--master-bind-host", master_bind_host]
         argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
-    elif config.workers > 1:
-        argv += ["--processes", str(config.workers)]
+        join_wait = REMOTE_WORKERS_JOIN_WAIT_S if remote_workers else WORKERS_JOIN_WAIT_S
+        argv += ["--expect-workers-max-wait", str(join_wait)]
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     processes: list[subprocess.Popen] = []
     try:
         master = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
         processes.append(master)
-        for _ in range(local_workers if remote_workers else 0):
+        for _ in range(local_workers if distributed else 0):
             processes.append(
                 subprocess.Popen(  # noqa: S603
                     worker_argv(master_port), env=env, cwd=REPO_ROOT, start_new_session=True
                 )
+            )
+        if distributed:
+            pids = " ".join(str(p.pid) for p in processes[1:]) or "-"
+            print(
+                f"==> Locust master pid {master.pid} on 127.0.0.1:{master_port},"
+                f" local worker pids {pids}",
+                flush=True,
             )
         if remote_workers:
             print(
@@ -327,6 +359,14 @@ def run_locust(
         for process in processes:
             if process.poll() is None:
                 _stop_group(process)
+
+
+def free_local_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -510,23 +550,34 @@ def run(args: argparse.Namespace) -> int:
         scenario = resolve(args.scenario, overrides)
         if args.target not in ("local", "aws"):
             raise ScenarioError(f"TARGET must be local or aws, got {args.target!r}")
-        if args.workers < 1 or args.workers > 64:
+        if args.runner not in ("local", "fargate"):
+            raise ScenarioError(f"RUNNER must be local or fargate, got {args.runner!r}")
+        if args.runner == "fargate" and args.target != "aws":
+            raise ScenarioError("RUNNER=fargate needs TARGET=aws")
+        if args.workers == 0 and args.remote_workers > 0:
+            pass  # a master for remote workers only (a Fargate master task)
+        elif args.workers < 1 or args.workers > 64:
             raise ScenarioError(f"WORKERS must be 1..64, got {args.workers}")
         if args.remote_workers < 0 or args.remote_workers > 256:
             raise ScenarioError(f"REMOTE_WORKERS must be 0..256, got {args.remote_workers}")
         if args.burst_seconds is not None and not 1 <= args.burst_seconds <= 300:
             raise ScenarioError(f"BURST_SECONDS must be 1..300, got {args.burst_seconds:g}")
+        workers_mod.check_on_worker_loss(args.on_worker_loss)
         if args.remote_workers and args.target != "aws":
             raise ScenarioError("REMOTE_WORKERS needs TARGET=aws (the local stack is on 127.0.0.1)")
         env_name = args.env or ("local" if args.target == "local" else "dev")
         environment = load_environment(env_name)
         scenario = _preflight(args, scenario, env_name, environment)
-    except (ScenarioError, EnvironmentConfigError) as exc:
+    except (ScenarioError, EnvironmentConfigError, ValueError) as exc:
         print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except _PreflightStop as stop:
         return stop.code
 
+    if args.runner == "fargate":
+        from loadtests import fargate
+
+        return fargate.main_from_args(args, env_name, environment, scenario.duration_s + 60.0)
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     started: list[Target] = []  # what this run started, stopped in `finally` whatever happens
     work_root = REPO_ROOT / ".redline" / "loadtests"
@@ -662,6 +713,7 @@ def _run(
         start_rate=start_rate,
         cloudwatch_in_loop=target.limits_emulated,
         records=args.records,
+        on_worker_loss=args.on_worker_loss,
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -709,7 +761,13 @@ def _run(
                 flush=True,
             )
         locust_code = run_locust(
-            config, config_path, bound, args.remote_workers, args.master_port, web_port
+            config,
+            config_path,
+            bound,
+            args.remote_workers,
+            args.master_port,
+            web_port,
+            args.master_bind_host,
         )
     except KeyboardInterrupt:
         interrupted, locust_code = True, EXIT_INTERRUPTED
@@ -849,6 +907,7 @@ def finalize(
         "interrupted": interrupted,
         "error": "; ".join(problems) or None,
         "caveats": table_knee_caveats(target.environment, bottleneck, target.name),
+        "workers": controller.get("workers"),
     }
     folder.write_json(run_dir / rf.SUMMARY_JSON, summary)
     ended = time.time()
@@ -900,6 +959,9 @@ def print_summary(
             )
     else:
         print("audit: not audited")
+    for loss in (summary.get("workers") or {}).get("losses", []):
+        lost = ", ".join(loss["lost"])
+        print(f"warning: worker(s) lost mid-run: {lost} ({loss['remaining']} left)")
     for gate in summary["gates"]:
         print(("  ok    " if gate["passed"] else "  FAIL  ") + gate["message"])
     if summary.get("error"):

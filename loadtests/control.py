@@ -26,6 +26,7 @@ from loadtests.process import open_acked_file
 from loadtests.runconfig import CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import Phase, plan
 from loadtests.search import KneeSearch, ProbeResult, Verdict, judge
+from loadtests.workers import WorkerLoss, WorkerLost, WorkerWatch, alive_worker_ids, watch
 from reports import runfolder as rf
 
 PROGRESS_EVERY_S = 5.0
@@ -89,6 +90,7 @@ class Controller:
         self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
+        self.worker_watch = WorkerWatch(policy=config.on_worker_loss)
 
     # -- plumbing -----------------------------------------------------------------------
     def merge(self, client_id: str, data: dict) -> None:
@@ -123,15 +125,7 @@ class Controller:
         at = now + (0.3 if self.distributed else 0.0)  # workers get the message first
         self.phases.append(PhaseSpan(name, at, math.inf, rate, read_rate, probe_rate))
         if self.distributed:
-            workers = max(self.environment.runner.worker_count, 1)
-            share = {
-                "phase": name,
-                "at": at,
-                "records": rate / workers,
-                "reads": read_rate / workers,
-                "probes": probe_rate / workers,
-            }
-            self.environment.runner.send_message("redline_rates", share)
+            self._send_shares(name, at, rate, read_rate, probe_rate)
         else:
             self.local_state.set_rates(
                 {
@@ -143,11 +137,26 @@ class Controller:
                 }
             )
 
+    def _send_shares(
+        self, name: str, at: float, rate: float, read_rate: float, probe_rate: float
+    ) -> None:
+        """Each worker's share of the rates: the total holds whatever the number of workers."""
+        workers = max(self.environment.runner.worker_count, 1)
+        share = {
+            "phase": name,
+            "at": at,
+            "records": rate / workers,
+            "reads": read_rate / workers,
+            "probes": probe_rate / workers,
+        }
+        self.environment.runner.send_message("redline_rates", share)
+
     # -- the run ------------------------------------------------------------------------
     def _run(self) -> None:
         scenario = self.config.scenario
         self.started_at = time.time()
         progress = gevent.spawn(self._progress_loop)
+        watcher = self._watch_workers()
         try:
             if scenario.shape == "capacity":
                 self._capacity()
@@ -158,14 +167,40 @@ class Controller:
             self.set_phase("drain", 0, 0, 0)
             gevent.sleep(DRAIN_IN_FLIGHT_S + self.report_lag)
             self.completed = True
+        except WorkerLost as exc:
+            self.error = str(exc)
+            print(f"error: {self.error}", file=sys.stderr, flush=True)
+            self.exit_code = 3
         except Exception as exc:  # report it in the run folder, stop the run cleanly
             self.error = f"{type(exc).__name__}: {exc}"
             print(f"error: the load controller failed: {self.error}", file=sys.stderr, flush=True)
             self.exit_code = 3
         finally:
             progress.kill()
+            if watcher is not None:
+                watcher.kill()
             self.finish()
             self.done = True
+
+    def _watch_workers(self) -> gevent.Greenlet | None:
+        if not self.distributed:
+            return None
+        self.worker_watch.begin(alive_worker_ids(self.environment.runner))
+        return gevent.spawn(
+            watch, self.environment.runner, self.worker_watch, self._on_worker_loss, gevent.sleep
+        )
+
+    def _on_worker_loss(self, loss: WorkerLoss) -> None:
+        message = self.worker_watch.message(loss)
+        if self.worker_watch.policy == "fail" or loss.remaining == 0:
+            why = "ON_WORKER_LOSS=fail" if loss.remaining else "no worker is left"
+            if self._greenlet is not None:
+                self._greenlet.kill(WorkerLost(f"{message}: the run stops ({why})"), block=False)
+            return
+        print(f"warning: {message}: their share of the rate moves to the rest", flush=True)
+        if self.phases:
+            now, phase = time.time(), self.phases[-1]
+            self._send_shares(phase.name, now, phase.rate, phase.read_rate, phase.probe_rate)
 
     def _fixed(self, phases: list[Phase]) -> None:
         for index, phase in enumerate(phases, start=1):
@@ -405,6 +440,7 @@ class Controller:
             "measures": self.measures(),
             "error": self.error,
             "interrupted": not self.completed,
+            "workers": self.worker_watch.to_dict() if self.distributed else None,
         }
         path = Path(self.config.work_dir) / CONTROLLER_RESULT
         path.write_text(json.dumps(result, indent=2, default=_json_default), encoding="utf-8")

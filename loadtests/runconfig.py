@@ -43,6 +43,7 @@ class RunConfig:
     start_rate: float = 100.0  # capacity: first probe
     cloudwatch_in_loop: bool = True  # per-second metrics exist (local stack)
     records: str = ""  # --records module:function ("" = Redline's events)
+    on_worker_loss: str = "fail"  # loadtests.workers.ON_WORKER_LOSS
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -4,12 +4,14 @@
 SCENARIO ?= capacity
 TARGET ?= local
 WORKERS ?= 1
-# Optional overrides (empty = the scenario's default): REMOTE_WORKERS BURST_SECONDS RATE READ_RATE DURATION BATCH_SIZE
+# Optional overrides (empty = the scenario's default): REMOTE_WORKERS ON_WORKER_LOSS RUNNER OVER_BUDGET BURST_SECONDS RATE READ_RATE DURATION BATCH_SIZE
 # RECORD_BYTES KEY_STRATEGY HOT_KEY_SHARE MIX START_RATE GATE_P95_MS GATE_P99_MS
 # GATE_ERROR_RATE GATE_MAX_LOST GATE_MIN_ACHIEVED
 LOADTEST_ENV = $(if $(filter command line environment,$(origin ENV)),--env $(ENV),$(if $(filter aws,$(TARGET)),--env dev,--env local))
 LOADTEST_ARGS = --scenario $(SCENARIO) --target $(TARGET) --workers $(WORKERS) $(LOADTEST_ENV) \
   $(if $(REMOTE_WORKERS),--remote-workers $(REMOTE_WORKERS)) \
+  $(if $(ON_WORKER_LOSS),--on-worker-loss $(ON_WORKER_LOSS)) \
+  $(if $(RUNNER),--runner $(RUNNER)) $(if $(OVER_BUDGET),--over-budget) \
   $(if $(BURST_SECONDS),--burst-seconds $(BURST_SECONDS)) \
   $(if $(RATE),--rate $(RATE)) $(if $(READ_RATE),--read-rate $(READ_RATE)) \
   $(if $(DURATION),--duration $(DURATION)) $(if $(BATCH_SIZE),--batch-size $(BATCH_SIZE)) \
@@ -34,7 +36,7 @@ YOUR_PIPELINE_ARGS = $(foreach h,$(HANDLER),--handler $(h)) $(if $(OUTPUTS),--ou
   $(if $(STEPS),--steps $(STEPS)) $(if $(SPIKE_MULTIPLIER),--spike-multiplier $(SPIKE_MULTIPLIER)) \
   $(if $(DRAIN_TIMEOUT),--drain-timeout $(DRAIN_TIMEOUT))
 
-loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak|scaling|reshard TARGET=local|aws RATE= DURATION= WORKERS= UI=1): results/latest/
+loadtest: $(STAMP) engines ## Load test (SCENARIO=capacity|smoke|step|spike|soak|scaling|reshard TARGET=local|aws RATE= DURATION= WORKERS= RUNNER=local|fargate UI=1): results/latest/
 	@$(PY) -m loadtests run $(LOADTEST_ARGS)
 
 loadtest-smoke: $(STAMP) ## The CI load test: a short smoke run on a private local stack (free ports)

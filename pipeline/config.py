@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline import aws_limits as limits
+from pipeline.loadgen_config import LoadgenConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS_DIR = REPO_ROOT / "terraform" / "environments"
@@ -241,6 +242,7 @@ class EnvironmentConfig(_Strict):
     queues: QueuesConfig
     monitoring: MonitoringConfig = MonitoringConfig()
     audit: AuditConfig = AuditConfig()
+    loadgen: LoadgenConfig = LoadgenConfig()
 
 
 class EnvironmentConfigError(ValueError):

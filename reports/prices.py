@@ -52,6 +52,18 @@ class ApiGatewayPrices(_Strict):
     http_tier_requests: Annotated[int, Field(ge=0)]
 
 
+class FargatePrices(_Strict):
+    """On-Demand Fargate (Linux) per task: Spot is cheaper by a margin AWS varies, so a run
+    priced here is an upper bound for Spot tasks."""
+
+    source: str = ""
+    vcpu_hour_x86_64: Price
+    gb_hour_x86_64: Price
+    vcpu_hour_arm64: Price
+    gb_hour_arm64: Price
+    minimum_seconds: Annotated[float, Field(ge=0)] = 60
+
+
 class Prices(_Strict):
     region: str
     currency: str
@@ -63,6 +75,7 @@ class Prices(_Strict):
     # `lambda` is a Python keyword; the JSON key stays "lambda".
     lambda_: LambdaPrices = Field(alias="lambda")
     api_gateway: ApiGatewayPrices
+    fargate: FargatePrices
 
     @property
     def seconds_per_month(self) -> float:

@@ -123,3 +123,18 @@ module "newrelic" {
   environment = var.environment
   account_id  = var.monitoring.new_relic_account_id
 }
+
+# Locust's distributed mode on Fargate for loads one machine cannot offer (off by default).
+module "loadgen" {
+  source = "./modules/loadgen"
+  count  = var.loadgen.enabled ? 1 : 0
+
+  environment           = var.environment
+  aws_region            = var.aws_region
+  settings              = var.loadgen
+  stream_arn            = module.stream.arn
+  table_arn             = module.table.arn
+  dead_letter_queue_arn = module.ingest.dead_letter_queue_arn
+  api_id                = module.api.api_id
+  kms_key_arn           = module.kms.arn
+}

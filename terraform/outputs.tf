@@ -93,3 +93,8 @@ output "new_relic_alert_policy_id" {
   description = "The environment's New Relic alert policy (null without New Relic)."
   value       = one(module.newrelic[*].alert_policy_id)
 }
+
+output "loadgen" {
+  description = "The Fargate load generator's cluster, task definitions, security groups and master name (null when loadgen.enabled is false)."
+  value       = var.loadgen.enabled ? module.loadgen[0] : null
+}

@@ -152,3 +152,38 @@ variable "audit" {
     error_message = "Redline's own table is keyed on event_id: audit.key_attribute must be \"event_id\" and audit.key_format \"{id}\" when Terraform deploys it (other keys describe a table you bring: make loadtest TARGET=aws OUTPUTS=<file>)."
   }
 }
+
+variable "loadgen" {
+  description = "Locust master and workers as Fargate tasks (modules/loadgen), off unless enabled; pipeline/loadgen_config.py validates the sizes."
+  type = object({
+    enabled            = bool
+    workers            = number
+    cpu_architecture   = string
+    master_cpu         = number
+    master_memory_mb   = number
+    worker_cpu         = number
+    worker_memory_mb   = number
+    use_spot           = bool
+    budget_usd         = number
+    image              = string
+    vpc_id             = string
+    subnet_ids         = list(string)
+    assign_public_ip   = bool
+    results_bucket     = string
+    results_prefix     = string
+    log_retention_days = number
+  })
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.loadgen.cpu_architecture)
+    error_message = "loadgen.cpu_architecture must be X86_64 or ARM64."
+  }
+
+  validation {
+    condition = !var.loadgen.enabled || (
+      var.loadgen.image != "" && var.loadgen.vpc_id != "" &&
+      length(var.loadgen.subnet_ids) > 0 && var.loadgen.results_bucket != ""
+    )
+    error_message = "loadgen.enabled needs loadgen.image, loadgen.vpc_id, loadgen.subnet_ids and loadgen.results_bucket."
+  }
+}

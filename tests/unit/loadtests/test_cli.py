@@ -23,6 +23,12 @@ def run(capsys, *argv):
         (["--workers", "0"], "error: WORKERS must be 1..64, got 0"),
         (["--target", "mars"], "error: TARGET must be local or aws, got 'mars'"),
         (["--rate", "fast"], "error: argument --rate: invalid float value: 'fast'"),
+        (["--runner", "fargate"], "error: RUNNER=fargate needs TARGET=aws"),
+        (["--runner", "k8s"], "error: RUNNER must be local or fargate, got 'k8s'"),
+        (
+            ["--on-worker-loss", "retry"],
+            "error: ON_WORKER_LOSS must be one of fail, continue, got 'retry'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
