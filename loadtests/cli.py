@@ -98,13 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--master-bind-host",
         default="127.0.0.1",
-        help="address the master listens on for remote workers (a Fargate task: its ENI)",
+        help="address the master listens on for remote workers (a Fargate task: its ENI); default: 127.0.0.1",
     )
-    run.add_argument("--runner", default="local", help="local, or fargate (TARGET=aws)")
+    run.add_argument(
+        "--runner", default="local", help="local, or fargate (TARGET=aws); default: local"
+    )
     run.add_argument(
         "--over-budget",
         action="store_true",
-        help="RUNNER=fargate: run even when the predicted generator cost is over budget",
+        help="RUNNER=fargate: run even when the predicted generator cost is over budget; default: refuse",
     )
     run.add_argument(
         "--on-worker-loss",
@@ -129,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--ui",
         action="store_true",
-        help="run with Locust's web UI on 127.0.0.1 (a free port, printed) and its Redline tab",
+        help="run with Locust's web UI on 127.0.0.1 (a free port, printed) and its Redline tab; default: headless",
     )
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
     clean = sub.add_parser("clean-run", help="delete one TARGET=aws run's items from the table")

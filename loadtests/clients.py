@@ -66,8 +66,9 @@ class EventFactory:
         self._sequence = 0
         self._rng = random.Random(seed)  # noqa: S311 - load shape, not security
         sample_id = f"{id_prefix}.{0:09d}"
-        sample = self._render(sample_id, self.types[0], 1e9, "", sample_id)
-        self._pad = "x" * max(record_bytes - len(sample), 0)
+        # Padding is cut per record: the partition key in the payload varies in length.
+        self._unpadded = len(self._render(sample_id, self.types[0], 1e9, "", ""))
+        self._pad = "x" * max(record_bytes - self._unpadded, 0)
 
     @staticmethod
     def _render(event_id: str, event_type: str, produced_at: float, pad: str, key: str) -> bytes:
@@ -86,7 +87,7 @@ class EventFactory:
             event_id = f"{self.id_prefix}.{self._sequence:09d}"
             event_type = self.types[self._sequence % len(self.types)]
             key = self.key_chooser(event_id)
-            data = self._render(event_id, event_type, now, self._pad, key)
+            data = self._render(event_id, event_type, now, self._pad[len(key) :], key)
             batch.append((event_id, data, key))
         return batch
 

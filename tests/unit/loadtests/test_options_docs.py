@@ -83,8 +83,22 @@ def test_the_scenario_table_in_the_docs_quotes_the_code(name):
 README = REPO_ROOT / "README.md"
 
 
+def _field(model, name):
+    """The field `name` of the model or of a model nested in it (table.autoscaling...)."""
+    if name in model.model_fields:
+        return model.model_fields[name]
+    for info in model.model_fields.values():
+        nested = info.annotation
+        if isinstance(nested, type) and hasattr(nested, "model_fields"):
+            found = _field(nested, name)
+            if found is not None:
+                return found
+    return None
+
+
 def _bounds(model, name):
-    info = model.model_fields[name]
+    info = _field(model, name)
+    assert info is not None, f"README quotes a field {name} the loader does not have"
     ge = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
     le = next((m.le for m in info.metadata if hasattr(m, "le")), None)
     return ge, le
