@@ -30,9 +30,7 @@ def stored_and_dead_lettered(aws) -> tuple[list[str], list[dict]]:
         ({"a": {"b": [{"": "x"}]}}, "payload.a.b[0]: has an empty key"),
     ],
 )
-def test_an_empty_map_key_at_any_depth_is_dead_lettered_and_its_batch_stored(
-    aws, payload, where
-):
+def test_an_empty_map_key_at_any_depth_is_dead_lettered_and_its_batch_stored(aws, payload, where):
     records = [kinesis_record(i, event_body(i)) for i in range(30)]
     records.insert(7, kinesis_record(99, event_body(99, payload=payload)))
     processor, _ = make_processor(aws, aws.dynamodb, FakeTime())
