@@ -18,6 +18,7 @@ from typing import Any
 from pipeline import aws_limits as L
 from pipeline import capacity
 from pipeline import metrics as M
+from pipeline.local.aws import dynamodb_validation
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.errors import AwsError
 from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
@@ -357,6 +358,9 @@ class DynamoFront:
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        refusal = dynamodb_validation.write_refusal(operation, request)
+        if refusal is not None:
+            return self._error(refusal.code, refusal.message, refusal.status)
         if operation in WRITE_OPS and isinstance(request.get("TableName"), str):
             return self._write(operation, body, request, auth)
         if operation in READ_OPS and isinstance(request.get("TableName"), str):

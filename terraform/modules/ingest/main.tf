@@ -10,6 +10,8 @@ locals {
 resource "aws_sqs_queue" "dead_letter" {
   name                      = var.queues.dead_letter_name
   message_retention_seconds = var.queues.message_retention_seconds
+  # 256 KiB, as pipeline/aws_limits.py SQS_MAX_MESSAGE_BYTES: the handler sizes messages for it.
+  max_message_size = 262144
   kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
@@ -17,6 +19,8 @@ resource "aws_sqs_queue" "dead_letter" {
 resource "aws_sqs_queue" "on_failure" {
   name                      = var.queues.on_failure_name
   message_retention_seconds = var.queues.message_retention_seconds
+  # 256 KiB, as pipeline/aws_limits.py SQS_MAX_MESSAGE_BYTES: the handler sizes messages for it.
+  max_message_size = 262144
   kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
