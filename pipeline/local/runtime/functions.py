@@ -209,6 +209,7 @@ class ExecutionEnvironment:
                 "errorMessage": f"Init of {self.spec.name} did not finish in {timeout_s:.0f} s",
                 "errorType": "Runtime.InitTimeout",
             }
+            return
         if frame["kind"] == "init_error":
             self.init_error = frame["error"]
         elif frame["kind"] == "died":
@@ -393,13 +394,20 @@ class Function:
                 with self._lock:
                     self._all.discard(environment)
                 environment = None
-        except Exception:
+        except Exception as exc:
+            # A failure of the runtime's own path is the invocation's error, as on AWS: it is
+            # counted in Errors and the caller (ESM, Invoke API) retries, never skips it.
+            logger.exception("invoking %s failed in the runtime", self.spec.name)
             if environment is not None:
                 environment.kill()
                 with self._lock:
                     self._all.discard(environment)
                 environment = None
-            raise
+            result = InvokeResult(
+                request_id,
+                None,
+                {"errorMessage": f"the runtime failed: {exc}", "errorType": "Runtime.Unknown"},
+            )
         finally:
             self._release(environment)
         result.duration_ms = result.duration_ms or (time.perf_counter() - started) * 1000
