@@ -410,6 +410,7 @@ class Function:
             )
         finally:
             self._release(environment)
+        result = _within_response_limit(result)
         result.duration_ms = result.duration_ms or (time.perf_counter() - started) * 1000
         with self._lock:
             self.stats.invocations += 1
@@ -488,6 +489,21 @@ class Function:
             environment.shutdown()
         with self._log_lock:
             self._log_file.close()
+
+
+def _within_response_limit(result: InvokeResult) -> InvokeResult:
+    """Lambda fails an invocation whose response is over the synchronous payload limit."""
+    if result.payload is None:
+        return result
+    size = len(result.payload.encode("utf-8"))
+    if size <= limits.LAMBDA_MAX_PAYLOAD_BYTES:
+        return result
+    error = {
+        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
+        f"payload size ({limits.LAMBDA_MAX_PAYLOAD_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    return InvokeResult(result.request_id, None, error, result.duration_ms)
 
 
 def _log_time() -> str:
