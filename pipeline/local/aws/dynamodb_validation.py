@@ -8,23 +8,16 @@ DynamoDB refuses each with a ValidationException, and in BatchWriteItem the whol
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline import aws_limits as limits
 from pipeline import capacity
+from pipeline.dynamodb_numbers import NOT_A_NUMBER_PROBLEM, number_problem
 from pipeline.local.aws.errors import AwsError, validation
 
 _INVALID = "One or more parameter values were invalid: "
 NESTING_MESSAGE = "Nesting Levels have exceeded supported limits"
 ITEM_SIZE_MESSAGE = "Item size has exceeded the maximum allowed size"
-DIGITS_MESSAGE = "Attempting to store more than 38 significant digits in a Number"
-OVERFLOW_MESSAGE = (
-    "Number overflow. Attempting to store a number with magnitude larger than supported range"
-)
-UNDERFLOW_MESSAGE = (
-    "Number underflow. Attempting to store a number with magnitude smaller than supported range"
-)
 
 
 def write_refusal(operation: str, request: dict[str, Any]) -> AwsError | None:
@@ -100,16 +93,6 @@ def _check_value(value: Any, depth: int) -> None:
 
 
 def _check_number(text: Any) -> None:
-    try:
-        number = Decimal(str(text))
-    except InvalidOperation:
-        return  # not a number at all: the engine's own message says so
-    if not number.is_finite() or number.is_zero():
-        return
-    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
-    if len(digits) > limits.DYNAMODB_NUMBER_MAX_DIGITS:
-        raise validation(DIGITS_MESSAGE)
-    if number.adjusted() > limits.DYNAMODB_NUMBER_MAX_EXPONENT:
-        raise validation(OVERFLOW_MESSAGE)
-    if number.adjusted() < limits.DYNAMODB_NUMBER_MIN_EXPONENT:
-        raise validation(UNDERFLOW_MESSAGE)
+    problem = number_problem(str(text))
+    if problem is not None and problem != NOT_A_NUMBER_PROBLEM:
+        raise validation(problem)  # not a number at all: the engine's own message says so
