@@ -10,8 +10,7 @@ locals {
 resource "aws_sqs_queue" "dead_letter" {
   name                      = var.queues.dead_letter_name
   message_retention_seconds = var.queues.message_retention_seconds
-  # 256 KiB, as pipeline/aws_limits.py SQS_MAX_MESSAGE_BYTES: the handler sizes messages for it.
-  max_message_size = 262144
+  max_message_size          = 262144 # 256 KiB: SQS_MAX_MESSAGE_BYTES, what the handlers size for
   kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
@@ -19,8 +18,7 @@ resource "aws_sqs_queue" "dead_letter" {
 resource "aws_sqs_queue" "on_failure" {
   name                      = var.queues.on_failure_name
   message_retention_seconds = var.queues.message_retention_seconds
-  # 256 KiB, as pipeline/aws_limits.py SQS_MAX_MESSAGE_BYTES: the handler sizes messages for it.
-  max_message_size = 262144
+  max_message_size          = 262144 # 256 KiB: SQS_MAX_MESSAGE_BYTES, what the handlers size for
   kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
