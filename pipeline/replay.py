@@ -26,6 +26,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline import aws_limits as limits
 from pipeline import metrics as metric_names
 from pipeline.ingest.processor import IngestProcessor
 from pipeline.ingest.records import classify_record
@@ -117,7 +118,12 @@ def read_batch(kinesis: Any, pointer: BatchPointer) -> tuple[list[dict[str, Any]
     for _ in range(MAX_GET_RECORDS_CALLS_PER_BATCH):
         if iterator is None:
             break
-        response = kinesis.get_records(ShardIterator=iterator, Limit=1000)
+        # Ask for no more than the batch still needs: GetRecords counts against the shard's
+        # 2 MiB/s and 5 calls/s, shared with the event source mapping.
+        wanted = max(
+            1, min(pointer.batch_size - len(records), limits.KINESIS_GET_RECORDS_MAX_RECORDS)
+        )
+        response = kinesis.get_records(ShardIterator=iterator, Limit=wanted)
         for record in response["Records"]:
             if int(record["SequenceNumber"]) > end:
                 return _checked(records, pointer)
