@@ -21,6 +21,7 @@ from pipeline import metrics as M
 from pipeline.local.aws import dynamodb_validation
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.errors import AwsError
+from pipeline.local.aws.faults import WriteThrottleFault
 from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
 from pipeline.local.aws.protocol import (
     DYNAMODB_CONTENT_TYPE,
@@ -145,6 +146,7 @@ class DynamoFront:
         self.burst_seconds = burst_seconds
         self._tables: dict[str, Table] = {}
         self._lock = threading.Lock()
+        self.write_fault = WriteThrottleFault()
 
     def reset(self) -> None:
         with self._lock:
@@ -361,6 +363,8 @@ class DynamoFront:
         refusal = dynamodb_validation.write_refusal(operation, request)
         if refusal is not None:
             return self._error(refusal.code, refusal.message, refusal.status)
+        if self.write_fault.throttles(operation):
+            return self._error(THROTTLED, TABLE_THROTTLE_MESSAGE)
         if operation in WRITE_OPS and isinstance(request.get("TableName"), str):
             return self._write(operation, body, request, auth)
         if operation in READ_OPS and isinstance(request.get("TableName"), str):
