@@ -47,6 +47,17 @@ DYNAMODB_ON_DEMAND_PEAK_WINDOW_S: Final = 30 * 60
 DYNAMODB_ON_DEMAND_TABLE_MAX_UNITS: Final = 40_000
 DYNAMODB_MAX_TABLE_RCU: Final = 40_000
 DYNAMODB_MAX_TABLE_WCU: Final = 40_000
+# What makes DynamoDB refuse an item (ValidationException; in BatchWriteItem the whole call).
+# Sources: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+# ("Attributes", "Nested attribute depth", "Item size") and
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+# (numbers: 38 digits of precision, magnitude 1E-130 to 9.99...9E+125).
+DYNAMODB_ATTRIBUTE_NAME_MIN_BYTES: Final = 1  # map keys at any depth included
+DYNAMODB_ATTRIBUTE_NAME_MAX_BYTES: Final = 64 * KIB - 1
+DYNAMODB_MAX_NESTING_DEPTH: Final = 32  # a map or list counts one level
+DYNAMODB_NUMBER_MAX_DIGITS: Final = 38
+DYNAMODB_NUMBER_MAX_EXPONENT: Final = 125  # largest magnitude 9.99..9E+125
+DYNAMODB_NUMBER_MIN_EXPONENT: Final = -130  # smallest magnitude 1E-130
 
 # SQS (the dead-letter queue). AWS raised the message maximum to 1 MiB in 2025-08, but a queue
 # keeps its MaximumMessageSize attribute (256 KiB on older queues and older Terraform defaults):
@@ -58,6 +69,9 @@ SQS_SEND_BATCH_MAX_BYTES: Final = 256 * KIB
 # Lambda
 LAMBDA_ACCOUNT_CONCURRENCY: Final = 1000
 LAMBDA_MAX_PAYLOAD_BYTES: Final = 6 * MIB
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: asynchronous
+# invocation payload (InvocationType Event) is 1 MB; synchronous request and response 6 MB.
+LAMBDA_MAX_ASYNC_PAYLOAD_BYTES: Final = 1 * MIB
 LAMBDA_ESM_POLL_INTERVAL_S: Final = 1.0
 
 # API Gateway HTTP API

@@ -244,6 +244,20 @@ class EnvironmentConfig(_Strict):
     audit: AuditConfig = AuditConfig()
     loadgen: LoadgenConfig = LoadgenConfig()
 
+    @model_validator(mode="after")
+    def _record_age_leaves_time_to_replay(self) -> EnvironmentConfig:
+        # A batch given up for age goes to the on-failure queue as pointers into the stream:
+        # `make replay` can read it back only while the stream still holds its records.
+        age = self.ingest.maximum_record_age_seconds
+        bound = self.stream.retention_hours * 3600 // 2
+        if age == -1 or age > bound:
+            raise ValueError(
+                f"ingest.maximum_record_age_seconds must be 60..{bound} (half of "
+                f"stream.retention_hours, so that a failed batch can still be replayed from "
+                f"the stream), got {age}"
+            )
+        return self
+
 
 class EnvironmentConfigError(ValueError):
     """An environment file that cannot be used; the message names each bad field."""

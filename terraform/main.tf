@@ -78,6 +78,8 @@ module "ingest" {
   type_index_name = module.table.type_index_name
   package_path    = "${local.dist}/ingest.zip"
   common          = local.function_common
+
+  stream_retention_hours = var.stream.retention_hours
 }
 
 module "api" {

@@ -9,9 +9,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from pipeline import aws_limits as limits
+
 from .checkpoint import Checkpoint, plan_minutes, read_checkpoint, write_checkpoint
 from .cloudwatch import PERIOD_S, FetchStats, aws_sources, build_queries, fetch, pipeline_sources
-from .newrelic import Item, Sender
+from .newrelic import Item, Sender, pack
 from .points import minute_blocks
 from .settings import Settings
 
@@ -39,6 +41,7 @@ def forward_once(
     sender: Sender,
     now: float,
     deadline: float,
+    max_post_bytes: int = limits.NEW_RELIC_MAX_POST_BYTES,
 ) -> PassResult:
     checkpoint = read_checkpoint(ssm, settings.checkpoint_parameter)
     plan = plan_minutes(
@@ -71,19 +74,25 @@ def forward_once(
     )
     items = [Item(block, point) for block in blocks for point in block.points]
     items = items[plan.skip_points :]
-    done = sender.deliver(items, deadline)
-
-    # Where the delivered prefix ends: the first minute not fully delivered, and how many of
-    # its points were.
-    position = done + plan.skip_points
-    next_minute, points_sent, minutes_delivered = plan.minutes[-1] + PERIOD_S, 0, len(blocks)
-    for index, block in enumerate(blocks):
-        if position < len(block.points):
-            next_minute, points_sent, minutes_delivered = block.minute, position, index
+    # One POST at a time, the checkpoint moved after each accepted one: a crash, a timeout or
+    # a failed PutParameter after New Relic's 202 can send at most that one POST again (the
+    # exception stops the pass; the forwarder's async retries are 0 in Terraform).
+    done = 0
+    new_checkpoint, minutes_delivered = checkpoint, 0
+    for part in pack(items, max_post_bytes):
+        sent = sender.deliver(part, deadline)
+        done += sent
+        if sent:
+            new_checkpoint, minutes_delivered = _delivered_up_to(
+                blocks, plan.minutes[-1], done + plan.skip_points
+            )
+            if checkpoint != new_checkpoint:
+                write_checkpoint(ssm, settings.checkpoint_parameter, new_checkpoint)
+                checkpoint = new_checkpoint
+        if sent < len(part):
             break
-        position -= len(block.points)
-    new_checkpoint = Checkpoint(next_minute, points_sent)
-    if checkpoint != new_checkpoint:
+    if new_checkpoint is None:  # a first pass that delivered nothing: start here next time
+        new_checkpoint = Checkpoint(plan.minutes[0], plan.skip_points)
         write_checkpoint(ssm, settings.checkpoint_parameter, new_checkpoint)
     return PassResult(
         minutes_planned=len(plan.minutes),
@@ -94,3 +103,13 @@ def forward_once(
         skipped_minutes=plan.skipped_minutes,
         checkpoint=new_checkpoint.to_json(),
     )
+
+
+def _delivered_up_to(blocks: list, last_minute: int, position: int) -> tuple[Checkpoint, int]:
+    """(checkpoint, minutes fully delivered) when the first `position` points are delivered:
+    the first minute not fully delivered, and how many of its points were."""
+    for index, block in enumerate(blocks):
+        if position < len(block.points):
+            return Checkpoint(block.minute, position), index
+        position -= len(block.points)
+    return Checkpoint(last_minute + PERIOD_S), len(blocks)

@@ -45,8 +45,9 @@ def _series_points(source: Source, stats: Mapping[str, float | None]) -> list[Po
     for series in m.newrelic_series(source.metric):
         if series.type == "count":
             value = stats.get("Sum")
-            # A minute without a datapoint counted nothing.
-            value = value if _finite(value) else 0.0
+            # No datapoint is not a count of 0: the metric may be late or its source down.
+            if not _finite(value):
+                continue
             points.append(
                 {"name": series.name, "type": "count", "value": value, "attributes": attributes}
             )

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.api.params import InvalidParameterError, ListQuery, parse_event_id
+from pipeline.dynamodb_numbers import number_problem
 
 VERSION = 1
 _CHECKSUM_CHARS = 16
@@ -97,7 +98,8 @@ def decode_cursor(cursor: str, query: ListQuery) -> dict[str, dict[str, str]]:
 
 
 def _key_time(value: Any, cursor: str) -> Decimal:
-    if not isinstance(value, str):
+    # The text goes to DynamoDB as the key's number: refuse what DynamoDB would (1e200, 1_000).
+    if not isinstance(value, str) or number_problem(value) is not None:
         raise InvalidParameterError("cursor", _EXPECTED, cursor)
     try:
         moment = Decimal(value)

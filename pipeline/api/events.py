@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from pipeline import aws_limits as limits
 from pipeline.api.cursor import decode_cursor, encode_cursor
 from pipeline.api.params import ListQuery
+from pipeline.api.responses import serialize
 
 # Query calls one page may take to fill `limit` (a Query stops at 1 MB of items).
 MAX_QUERY_CALLS_PER_PAGE = 5
+# A page's items may take at most this many bytes of the Lambda response, counted as they are
+# sent (the body is JSON inside the response's JSON, so escapes count twice): well under
+# Lambda's 6 MB, so that neither escapes nor headers push a page over it. One 400 KB item
+# takes at most 7 bytes per stored byte there (a control character escaped twice): it fits.
+PAGE_BUDGET_BYTES = 4 * limits.MIB
 
 _deserializer = TypeDeserializer()
 
@@ -50,11 +58,30 @@ def list_events(dynamodb: Any, table_name: str, index_name: str, query: ListQuer
             break
     more = len(items) > query.limit or bool(start_key)
     page = items[: query.limit]
+    plain = _within_budget([plain_item(item) for item in page])
+    if len(plain) < len(page):
+        page, more = page[: len(plain)], True
     next_cursor = None
     if more:
         last = page[-1] if page else start_key
         next_cursor = encode_cursor(query, last)
-    return Page(items=[plain_item(item) for item in page], next_cursor=next_cursor)
+    return Page(items=plain, next_cursor=next_cursor)
+
+
+def _within_budget(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leading items whose response bytes fit PAGE_BUDGET_BYTES (at least one)."""
+    used = 0
+    for count, item in enumerate(items):
+        used += response_bytes(item) + 1  # the comma between items
+        if used > PAGE_BUDGET_BYTES and count:
+            return items[:count]
+    return items
+
+
+def response_bytes(item: dict[str, Any]) -> int:
+    """Bytes the item takes in the Lambda response: JSON text, escaped again as the body."""
+    body = serialize(item)
+    return len(json.dumps(body).encode("utf-8")) - 2
 
 
 def _key_condition(query: ListQuery) -> dict[str, Any]:

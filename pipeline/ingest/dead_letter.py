@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 REASON_ATTRIBUTE = "reason"
 # Room for the message attribute and the JSON around `data` when deciding whether data fits.
 _ATTRIBUTE_ALLOWANCE_BYTES = 64
+# A detail can quote a producer's key names (up to 64 KB each); cut it so the message fits.
+MAX_DETAIL_CHARS = 2000
 
 
 @dataclass(slots=True)
@@ -46,7 +48,7 @@ def dead_letter(key: int, record: KinesisStreamRecord, rejected: Rejected) -> De
     kinesis = record.kinesis
     body: dict[str, Any] = {
         "reason": rejected.reason.value,
-        "detail": rejected.detail,
+        "detail": _truncated(rejected.detail),
         "event_id": rejected.event_id,
         "shard_id": shard_id(record),
         "sequence_number": kinesis.sequence_number,
@@ -63,6 +65,15 @@ def dead_letter(key: int, record: KinesisStreamRecord, rejected: Rejected) -> De
         body["data_base64_chars"] = len(kinesis.data)
         text = json.dumps(body, separators=(",", ":"))
     return DeadLetter(key=key, reason=rejected.reason.value, body=text)
+
+
+def _truncated(detail: str) -> str:
+    """Keep the head (where) and the tail (why) of a long detail."""
+    if len(detail) <= MAX_DETAIL_CHARS:
+        return detail
+    half = MAX_DETAIL_CHARS // 2
+    cut = len(detail) - 2 * half
+    return f"{detail[:half]} ...({cut} characters cut)... {detail[-half:]}"
 
 
 def shard_id(record: KinesisStreamRecord) -> str:

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 from pipeline import metrics as names
 from pipeline.ingest.budget import TimeBudget
 from pipeline.ingest.dead_letter import DeadLetter, dead_letter, send_dead_letters
-from pipeline.ingest.records import Accepted, Rejected
+from pipeline.ingest.records import Accepted, DeadLetterReason, Rejected
 from pipeline.ingest.store import Backoff, write_items
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,19 @@ class IngestProcessor(BatchProcessor):
             self.backoff,
             self.clock,
         )
+
+        refused_letters = [
+            dead_letter(
+                position,
+                KinesisStreamRecord(outcomes[position][2]),
+                Rejected(DeadLetterReason.DYNAMODB_REFUSED, f"DynamoDB: {reason}", event_id),
+            )
+            for event_id, reason in written.refused.items()
+            for position in positions_by_id[event_id]
+        ]
+        if refused_letters:
+            dead_lettered |= send_dead_letters(self.sqs, self.dlq_url, refused_letters, budget)
+            letters.extend(refused_letters)
 
         not_stored: dict[int, str] = {}
         for letter in letters:

@@ -29,8 +29,9 @@ from pipeline import aws_limits as limits
 from pipeline.capacity import item_size
 from pipeline.contracts import Event
 
-# DynamoDB refuses documents nested deeper than this (a map or list counts one level).
-DYNAMODB_MAX_NESTING_DEPTH = 32
+DYNAMODB_MAX_NESTING_DEPTH = limits.DYNAMODB_MAX_NESTING_DEPTH
+# Key names echoed in a detail are cut to this many characters (a key can be 64 KB).
+_MAX_ECHOED_KEY_CHARS = 40
 # An item's DynamoDB size is at most ~1.5x its JSON text (a one-digit number in a list:
 # 2 JSON characters, 3 bytes stored); below this many bytes the exact size is not needed.
 _EXACT_SIZE_ABOVE_BYTES = limits.DYNAMODB_MAX_ITEM_BYTES // 2
@@ -64,6 +65,8 @@ class DeadLetterReason(StrEnum):
     CONTRACT_VIOLATION = "contract_violation"
     NOT_STORABLE = "not_storable"
     ITEM_TOO_LARGE = "item_too_large"
+    # DynamoDB answered ValidationException for the item on its own (a check we lack).
+    DYNAMODB_REFUSED = "dynamodb_refused"
 
 
 @dataclass(slots=True)
@@ -156,13 +159,35 @@ def to_attribute_value(value: Any, where: str, depth: int) -> dict[str, Any]:
         )
     if isinstance(value, dict):
         return {
-            "M": {k: to_attribute_value(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
+            "M": {
+                _attribute_name(k, where): to_attribute_value(v, _path(where, k), depth + 1)
+                for k, v in value.items()
+            }
         }
     if isinstance(value, list):
         return {
             "L": [to_attribute_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
         }
     raise NotStorableError(f"{where}: {type(value).__name__} is not a JSON value")
+
+
+def _path(where: str, key: str) -> str:
+    if len(key) > _MAX_ECHOED_KEY_CHARS:
+        key = key[:_MAX_ECHOED_KEY_CHARS] + "..."
+    return f"{where}.{key}"
+
+
+def _attribute_name(key: str, where: str) -> str:
+    """A map key as DynamoDB takes it: 1 byte to just under 64 KB of UTF-8, at any depth."""
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size < limits.DYNAMODB_ATTRIBUTE_NAME_MIN_BYTES:
+        raise NotStorableError(f"{where}: has an empty key (DynamoDB refuses empty names)")
+    if size > limits.DYNAMODB_ATTRIBUTE_NAME_MAX_BYTES:
+        raise NotStorableError(
+            f"{_path(where, key)}: a key of {size} bytes (DynamoDB's limit is "
+            f"{limits.DYNAMODB_ATTRIBUTE_NAME_MAX_BYTES} bytes)"
+        )
+    return key
 
 
 def _number_text(value: int | float, where: str) -> str:

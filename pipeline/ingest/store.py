@@ -34,6 +34,7 @@ RETRYABLE_ERROR_CODES = frozenset(
         "LimitExceededException",
     }
 )
+VALIDATION_ERROR_CODE = "ValidationException"
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 5.0
 MAX_WRITE_ROUNDS = 50
@@ -43,6 +44,8 @@ MAX_WRITE_ROUNDS = 50
 class WriteResult:
     stored_at: dict[str, float] = field(default_factory=dict)  # event_id -> stored_at
     unwritten: set[str] = field(default_factory=set)
+    # event_id -> DynamoDB's reason, for items it refused on their own (ValidationException).
+    refused: dict[str, str] = field(default_factory=dict)
     retries: int = 0
 
 
@@ -125,6 +128,18 @@ def _write_chunk(
         code = exc.response.get("Error", {}).get("Code", "")
         if code in RETRYABLE_ERROR_CODES:
             return chunk
+        if code == VALIDATION_ERROR_CODE:
+            # One bad item fails the whole call: write the chunk item by item so that only the
+            # item DynamoDB refuses is set aside (and dead-lettered), not its chunk-mates.
+            if len(chunk) == 1:
+                result.refused[chunk[0]] = exc.response.get("Error", {}).get("Message", code)
+                return []
+            returned = []
+            for event_id in chunk:
+                returned.extend(
+                    _write_chunk(dynamodb, table_name, items, [event_id], result, clock)
+                )
+            return returned
         # Not retryable here (missing table, access denied, a bad item): report the records as
         # failed so Kinesis redelivers them; the ESM's bisect/retry settings take it from there.
         logger.error("BatchWriteItem failed for %d items: %s", len(chunk), exc)

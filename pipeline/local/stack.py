@@ -29,6 +29,7 @@ from typing import Any
 
 from pipeline.config import load_environment
 from pipeline.local import loopback
+from pipeline.local.disk import DiskSpaceError, check_free_space
 from pipeline.local.runtime.api import api_id_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -271,6 +272,10 @@ def start_stack(
             return existing
         stop_stack(state)  # a half-dead stack: stop what is left, then start afresh
     config = load_environment(env)  # a bad environment file fails here, before any process
+    try:
+        check_free_space(state)
+    except DiskSpaceError as exc:
+        raise StackError(str(exc)) from None
     ports = {
         "aws": resolve_port("aws", aws_port),
         "api": resolve_port("api", api_port),

@@ -19,8 +19,10 @@ from typing import Any
 from pipeline import aws_limits as L
 from pipeline import capacity
 from pipeline import metrics as M
+from pipeline.local.aws import dynamodb_validation
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.errors import AwsError
+from pipeline.local.aws.faults import WriteThrottleFault
 from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
 from pipeline.local.aws.protocol import (
     DYNAMODB_CONTENT_TYPE,
@@ -147,6 +149,7 @@ class DynamoFront:
         self._lock = threading.Lock()
         # Auto scaling (pipeline/local/aws/autoscaling.py) says which tables are UPDATING.
         self.updating: Callable[[str], bool] = lambda table_name: False
+        self.write_fault = WriteThrottleFault()
 
     def reset(self) -> None:
         with self._lock:
@@ -360,6 +363,11 @@ class DynamoFront:
     # ------------------------------------------------------------------ dispatch
 
     def handle(self, operation: str, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        refusal = dynamodb_validation.write_refusal(operation, request)
+        if refusal is not None:
+            return self._error(refusal.code, refusal.message, refusal.status)
+        if self.write_fault.throttles(operation):
+            return self._error(THROTTLED, TABLE_THROTTLE_MESSAGE)
         if operation in WRITE_OPS and isinstance(request.get("TableName"), str):
             return self._write(operation, body, request, auth)
         if operation in READ_OPS and isinstance(request.get("TableName"), str):

@@ -218,6 +218,7 @@ class MappingStats:
     records_sent_on_failure: int = 0
     records_discarded: int = 0
     on_failure_messages: int = 0
+    mapping_failures: int = 0
     last_iterator_age_ms: float = 0.0
     max_iterator_age_ms: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -302,6 +303,13 @@ class BatchProcessor:
                 self._stop.wait(delay)
                 delay = min(delay * 2, THROTTLE_BACKOFF_S[1])
                 continue
+            except Exception as exc:  # the invoke path's own failure is a function error
+                logger.exception("invoking for %d records failed", len(batch))
+                result = InvokeResult(
+                    str(uuid.uuid4()),
+                    None,
+                    {"errorMessage": f"the invoke failed: {exc}", "errorType": "Runtime.Unknown"},
+                )
             self.stats.add(invocations=1)
             return result
         return None
@@ -537,12 +545,24 @@ class ShardConsumer:
             with self._in_flight_lock:
                 self._in_flight += len(batch)
             try:
-                processor.process(batch)
-            except Exception:  # a bug here must not silently stop the shard
-                logger.exception("processing a batch of %s failed", self.shard_id)
+                self._process_until_done(processor, batch)
             finally:
                 with self._in_flight_lock:
                     self._in_flight -= len(batch)
+
+    def _process_until_done(self, processor: BatchProcessor, batch: list[StreamRecord]) -> None:
+        """A failure of the mapping itself (e.g. the on-failure queue refusing) retries the
+        batch: at least once, never skipped (the records were not handed anywhere)."""
+        delay = THROTTLE_BACKOFF_S[0]
+        while not self.stop_event.is_set():
+            try:
+                processor.process(batch)
+                return
+            except Exception:  # a bug or an outage here must not skip or stop the shard
+                logger.exception("processing a batch of %s failed; retrying it", self.shard_id)
+                self.stats.add(mapping_failures=1)
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, THROTTLE_BACKOFF_S[1])
 
     # ------------------------------------------------------------------ polling
     def _initial_iterator(self) -> str:

@@ -394,15 +394,23 @@ class Function:
                 with self._lock:
                     self._all.discard(environment)
                 environment = None
-        except Exception:
+        except Exception as exc:
+            # A failure of the runtime's own path is the invocation's error, as on AWS: it is
+            # counted in Errors and the caller (ESM, Invoke API) retries, never skips it.
+            logger.exception("invoking %s failed in the runtime", self.spec.name)
             if environment is not None:
                 environment.kill()
                 with self._lock:
                     self._all.discard(environment)
                 environment = None
-            raise
+            result = InvokeResult(
+                request_id,
+                None,
+                {"errorMessage": f"the runtime failed: {exc}", "errorType": "Runtime.Unknown"},
+            )
         finally:
             self._release(environment)
+        result = _within_response_limit(result)
         result.duration_ms = result.duration_ms or (time.perf_counter() - started) * 1000
         with self._lock:
             self.stats.invocations += 1
@@ -481,6 +489,21 @@ class Function:
             environment.shutdown()
         with self._log_lock:
             self._log_file.close()
+
+
+def _within_response_limit(result: InvokeResult) -> InvokeResult:
+    """Lambda fails an invocation whose response is over the synchronous payload limit."""
+    if result.payload is None:
+        return result
+    size = len(result.payload.encode("utf-8"))
+    if size <= limits.LAMBDA_MAX_PAYLOAD_BYTES:
+        return result
+    error = {
+        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
+        f"payload size ({limits.LAMBDA_MAX_PAYLOAD_BYTES} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+    return InvokeResult(result.request_id, None, error, result.duration_ms)
 
 
 def _log_time() -> str:

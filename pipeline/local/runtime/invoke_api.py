@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from pipeline import aws_limits as limits
 from pipeline.local.runtime.functions import Function, FunctionRegistry, Throttled, function_arn
 from pipeline.local.runtime.httpserver import KeepAliveHandler, LoopbackServer
 
@@ -125,6 +126,20 @@ def make_invoke_server(
             function = self._function(found.group("name"))
             if function is None:
                 return
+            invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+            request_limit = (
+                limits.LAMBDA_MAX_ASYNC_PAYLOAD_BYTES
+                if invocation_type == "Event"
+                else limits.LAMBDA_MAX_PAYLOAD_BYTES
+            )
+            if len(body) > request_limit:
+                self._error(
+                    413,
+                    "RequestTooLargeException",
+                    f"Request must be smaller than {request_limit} bytes for the "
+                    "InvokeFunction operation",
+                )
+                return
             try:
                 event = json.loads(body) if body else {}
             except ValueError as exc:
@@ -134,7 +149,6 @@ def make_invoke_server(
                     f"Could not parse request body into json: {exc}",
                 )
                 return
-            invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
             if invocation_type == "DryRun":
                 self.send(204, b"", content_type=None)
                 return

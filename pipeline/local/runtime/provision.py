@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from pipeline import aws_limits as limits
 from pipeline.autoscaling import register_autoscaling
 from pipeline.config import BillingMode, EnvironmentConfig, StreamMode
 
@@ -137,9 +138,12 @@ def ensure_table(dynamodb, config: EnvironmentConfig) -> None:
 
 
 def ensure_queue(sqs, name: str, retention_s: int) -> tuple[str, str]:
-    url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": str(retention_s)})[
-        "QueueUrl"
-    ]
+    # The size limit Terraform gives the queues too: moto's default is 1 MiB.
+    attributes = {
+        "MessageRetentionPeriod": str(retention_s),
+        "MaximumMessageSize": str(limits.SQS_MAX_MESSAGE_BYTES),
+    }
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]

@@ -10,6 +10,7 @@ locals {
 resource "aws_sqs_queue" "dead_letter" {
   name                      = var.queues.dead_letter_name
   message_retention_seconds = var.queues.message_retention_seconds
+  max_message_size          = 262144 # 256 KiB: SQS_MAX_MESSAGE_BYTES, what the handlers size for
   kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
@@ -17,6 +18,7 @@ resource "aws_sqs_queue" "dead_letter" {
 resource "aws_sqs_queue" "on_failure" {
   name                      = var.queues.on_failure_name
   message_retention_seconds = var.queues.message_retention_seconds
+  max_message_size          = 262144 # 256 KiB: SQS_MAX_MESSAGE_BYTES, what the handlers size for
   kms_master_key_id         = var.common.kms_key_arn
   tags                      = var.tags
 }
@@ -98,4 +100,48 @@ resource "aws_lambda_event_source_mapping" "this" {
       destination_arn = aws_sqs_queue.on_failure.arn
     }
   }
+}
+
+# The on-failure queue holds pointers to batches the event source mapping gave up on, not the
+# records: they can be replayed (`make replay ENV=<env>`) only while the stream retains them.
+# Any message there is data waiting to be replayed; an old one is about to be lost.
+
+locals {
+  # Seconds a failed batch's oldest record has left in the stream when its message arrives
+  # (the mapping gives up at the latest when a record reaches maximum_record_age_seconds).
+  replay_window_seconds = var.stream_retention_hours * 3600 - max(var.settings.maximum_record_age_seconds, 0)
+}
+
+resource "aws_cloudwatch_metric_alarm" "on_failure_depth" {
+  alarm_name          = "redline-${var.environment}-ingest-on-failure-depth"
+  alarm_description   = "Batches the ingest mapping gave up on wait in ${var.queues.on_failure_name}: run `make replay ENV=${var.environment}` before the stream's retention trims their records."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.on_failure.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "on_failure_age" {
+  alarm_name          = "redline-${var.environment}-ingest-on-failure-oldest-age"
+  alarm_description   = "The oldest failed batch in ${var.queues.on_failure_name} has used half the time the stream still retains its records: run `make replay ENV=${var.environment}` now."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = aws_sqs_queue.on_failure.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = floor(local.replay_window_seconds / 2)
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
 }

@@ -75,3 +75,14 @@ variable "common" {
     })
   })
 }
+
+variable "stream_retention_hours" {
+  description = "The stream's retention (hours): how long a failed batch can still be replayed."
+  type        = number
+}
+
+variable "alarm_actions" {
+  description = "ARNs notified when an on-failure queue alarm changes state (e.g. an SNS topic); none by default."
+  type        = list(string)
+  default     = []
+}

@@ -62,7 +62,7 @@ def test_partial_delivery_resumes_mid_minute_without_doubling(world, settings_fo
     settings = settings_for(FORWARDER_FIRST_RUN_MINUTES="5")
     sender = ScriptedSender()
     now = START + 20 * 60
-    sender.budget = 70  # less than two minutes' points
+    sender.budget = 20  # less than two minutes of points (about 15 a minute here)
     first = forward_once(settings, cloudwatch, ssm, sender, now=now, deadline=1e12)
     checkpoint = read_checkpoint(ssm, settings.checkpoint_parameter)
     assert first.minutes_delivered == 1 and checkpoint.points_sent > 0
@@ -111,3 +111,51 @@ def test_nothing_new_sends_nothing(world, settings_for):
     before = len(sender.accepted)
     result = forward_once(settings, cloudwatch, ssm, sender, now=START + 610, deadline=1e12)
     assert result.minutes_planned == 0 and len(sender.accepted) == before
+
+
+class CrashingAfterOnePost(ScriptedSender):
+    """Accepts the first POST of a pass, then the function dies (a timeout, a kill)."""
+
+    def __init__(self, ssm, parameter):
+        super().__init__()
+        self.ssm, self.parameter = ssm, parameter
+        self.checkpoints_seen = []
+
+    def deliver(self, items, deadline):
+        if self.checkpoints_seen or len(self.accepted):
+            self.checkpoints_seen.append(read_checkpoint(self.ssm, self.parameter))
+            raise TimeoutError("the invocation ran out of time")
+        self.checkpoints_seen.append(None)
+        return super().deliver(items, deadline)
+
+
+def test_the_checkpoint_moves_after_each_accepted_post_so_a_crash_resends_nothing(
+    world, settings_for
+):
+    cloudwatch, ssm = world
+    settings = settings_for(FORWARDER_FIRST_RUN_MINUTES="5")
+    now = START + 20 * 60
+    crashing = CrashingAfterOnePost(ssm, settings.checkpoint_parameter)
+
+    with pytest.raises(TimeoutError):
+        forward_once(settings, cloudwatch, ssm, crashing, now, deadline=1e12, max_post_bytes=3000)
+
+    accepted_first = list(crashing.accepted)
+    assert accepted_first and crashing.checkpoints_seen[-1] is not None
+    after = ScriptedSender()
+    forward_once(settings, cloudwatch, ssm, after, now=now, deadline=1e12, max_post_bytes=3000)
+    everything = accepted_first + after.accepted
+    assert len(everything) == len(set(everything)), "a point was sent twice"
+    minutes = sorted({minute for minute, _, _ in everything})
+    assert minutes == list(range(START + 15 * 60, START + 20 * 60, 60))
+
+
+def test_a_count_without_a_datapoint_is_not_sent_as_zero(world, settings_for):
+    cloudwatch, ssm = world
+    sender = ScriptedSender()
+
+    forward_once(settings_for(), cloudwatch, ssm, sender, now=START + 600, deadline=1e12)
+
+    names = {name for _, name, _ in sender.accepted}
+    assert m.RECORDS_STORED.newrelic_name in names
+    assert m.RECORDS_DEAD_LETTERED.newrelic_name not in names  # never put: absent, not 0

@@ -111,13 +111,21 @@ def test_latency_summary_and_percentile_gauges(settings_for):
 
 
 def test_aws_points_carry_component_and_resource_attributes(settings_for):
-    (block,) = _blocks(settings_for(), {("AWS/Lambda", "Errors", "Sum", "redline-ingest-test"): 2})
+    (block,) = _blocks(
+        settings_for(),
+        {
+            ("AWS/Lambda", "Errors", "Sum", "redline-ingest-test"): 2,
+            ("AWS/Lambda", "Errors", "Sum", "redline-forwarder-test"): 0,
+            ("AWS/Kinesis", "IncomingRecords", "Sum", None): 10,
+        },
+    )
     errors = _points(block, "aws.lambda.Errors.byFunction")
     by_function = {p["attributes"]["function"]: p for p in errors}
     assert by_function["redline-ingest-test"]["value"] == 2
     assert by_function["redline-ingest-test"]["attributes"]["component"] == "ingest"
-    assert by_function["redline-api-test"]["value"] == 0  # a minute without data counted nothing
+    assert "redline-api-test" not in by_function  # no datapoint is absent, not a count of 0
     assert by_function["redline-forwarder-test"]["attributes"]["component"] == "forwarder"
+    assert by_function["redline-forwarder-test"]["value"] == 0  # a datapoint of 0 is sent
     (stream,) = _points(block, "aws.kinesis.IncomingRecords.byStream")
     assert stream["attributes"] == {"component": "stream", "stream": "redline-events-test"}
 

@@ -119,3 +119,15 @@ def test_new_relic_enabled_without_a_license_key_secret_is_refused():
     assert "new_relic_enabled needs monitoring.new_relic_license_key_secret_name" in str(
         excinfo.value
     )
+
+
+@pytest.mark.parametrize("age", [-1, 12 * 3600 + 1])
+def test_record_age_must_leave_half_the_retention_to_replay(age):
+    data = _local()
+    data["ingest"]["maximum_record_age_seconds"] = age
+
+    with pytest.raises(EnvironmentConfigError) as raised:
+        parse_environment(data, source="x.tfvars.json")
+
+    assert "ingest.maximum_record_age_seconds must be 60..43200" in str(raised.value)
+    assert f"got {age}" in str(raised.value)

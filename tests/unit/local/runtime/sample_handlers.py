@@ -56,3 +56,9 @@ def emf(event, context):
 
 def exit_process(event, context):
     os._exit(3)
+
+
+def big_response(event, context):
+    """An HTTP API response whose JSON is `bytes` long plus a little."""
+    size = int(event.get("bytes") or event.get("queryStringParameters", {}).get("bytes", 0))
+    return {"statusCode": 200, "body": "x" * size}

@@ -223,3 +223,39 @@ def test_slot_waits_for_the_batching_window_before_a_partial_batch():
     assert thread.is_alive() and taken == []  # still inside the window
     thread.join(5)
     assert len(taken) == 2
+
+
+class BrokenInvokePath(ScriptedFunction):
+    """The runtime's own invoke path raises (not the handler) for the first `failures` calls."""
+
+    def __init__(self, failures: int):
+        super().__init__()
+        self.failures = failures
+
+    def __call__(self, event):
+        if self.failures:
+            self.failures -= 1
+            self.calls.append(numbers(event))
+            raise OSError("the environment's pipe broke")
+        return super().__call__(event)
+
+
+def test_a_failing_invoke_path_is_a_function_error_that_is_retried():
+    function = BrokenInvokePath(failures=1)
+    sent, done, stats = run(function, records(3), maximum_retry_attempts=2)
+
+    assert function.calls == [[100, 101, 102], [100, 101, 102]]
+    assert done == [100, 101, 102] and sent == []
+    assert stats.function_errors == 1 and stats.retries == 1
+
+
+def test_an_invoke_path_that_keeps_failing_ends_in_the_destination_with_lambdas_record():
+    function = BrokenInvokePath(failures=10)
+    sent, _, stats = run(function, records(2), maximum_retry_attempts=1)
+
+    (message,) = sent
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 2
+    assert message["responseContext"]["functionError"] == "Unhandled"
+    assert message["KinesisBatchInfo"]["batchSize"] == 2
+    assert stats.function_errors == 2 and stats.records_sent_on_failure == 2

@@ -133,3 +133,25 @@ def test_emf_lines_become_metrics_and_logs_read_like_cloudwatch(make_function, p
     assert stored and stored[0]["Values"] == [4.0]
     lambda_names = {d["MetricName"] for ns, d in data if ns == "AWS/Lambda"}
     assert {"Invocations", "Duration", "ConcurrentExecutions"} <= lambda_names
+
+
+def test_an_init_past_the_init_timeout_is_an_invocation_error_not_a_crash(tmp_path, published):
+    spec = FunctionSpec(
+        name="fn-slow-init",
+        handler="tests.unit.local.runtime.slow_init_handlers.handler",
+        environment={"AWS_REGION": "us-east-1"},
+        timeout_s=5,
+        memory_mb=512,
+        reserved_concurrency=-1,
+    )
+    function = Function(spec, tmp_path, None, init_timeout_s=0.5)
+    try:
+        result = function.invoke({})
+    finally:
+        function.close()
+
+    assert result.error == {
+        "errorMessage": "Init of fn-slow-init did not finish in 0 s",
+        "errorType": "Runtime.InitTimeout",
+    }
+    assert function.stats.errors == 1 and function.running == 0

@@ -122,3 +122,45 @@ def test_latest_starting_position_is_used_for_the_first_iterator():
         [{"Records": [], "NextShardIterator": None}], starting_position="LATEST"
     )
     assert kinesis.iterator_requests[0]["ShardIteratorType"] == "LATEST"
+
+
+class FailingFunction(RecordingFunction):
+    """Always a function error, so every batch goes to the on-failure destination."""
+
+    def invoke(self, event):
+        super().invoke(event)
+        return InvokeResult("r", None, {"errorMessage": "boom", "errorType": "RuntimeError"})
+
+
+def test_a_failing_on_failure_destination_retries_the_batch_instead_of_skipping_it():
+    kinesis = ScriptedKinesis([{"Records": [_record(1), _record(2)], "NextShardIterator": None}])
+    sent: list[dict] = []
+    refusals = [RuntimeError("the on-failure queue is unreachable")]
+
+    def send_on_failure(message):
+        if refusals:
+            raise refusals.pop()
+        sent.append(message)
+
+    consumer = ShardConsumer(
+        kinesis,
+        "s",
+        "arn:aws:kinesis:us-east-1:000000000000:stream/s",
+        "shardId-000000000000",
+        MappingSettings(
+            poll_interval_s=0.05, maximum_retry_attempts=0, on_failure_queue_url="https://sqs/q"
+        ),
+        FailingFunction(),
+        send_on_failure,
+    )
+    consumer.start()
+    deadline = time.monotonic() + 20
+    while not consumer.finished.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    consumer.stop()
+
+    assert sent, consumer.stats.snapshot()
+    (message,) = sent
+    assert message["KinesisBatchInfo"]["batchSize"] == 2
+    assert consumer.stats.mapping_failures == 1
+    assert consumer.stats.records_sent_on_failure == 2
