@@ -179,6 +179,19 @@ def worker_argv(master_port: int) -> list[str]:
     ]
 
 
+def distribution_argv(workers: int, remote_workers: int, master_port: int) -> list[str]:
+    """Locust's master/worker flags. The master always binds 127.0.0.1: with `--processes`
+    Locust would otherwise listen on every interface, and anyone on the network could join the
+    run as a worker and inject timeline data and acknowledged ids. Remote workers reach it
+    through an SSH tunnel (docs/security.md)."""
+    bind = ["--master-bind-host", "127.0.0.1", "--master-bind-port", str(master_port)]
+    if remote_workers:
+        return ["--master", *bind, "--expect-workers", str(workers)]
+    if workers > 1:
+        return ["--processes", str(workers), *bind]
+    return []
+
+
 def run_locust(
     config: RunConfig,
     config_path: Path,
@@ -214,11 +227,7 @@ def run_locust(
         f"{math.ceil(bound_s)}s",
     ]
     local_workers = config.workers - remote_workers
-    if remote_workers:
-        argv += ["--master", "--master-bind-host", "127.0.0.1"]
-        argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
-    elif config.workers > 1:
-        argv += ["--processes", str(config.workers)]
+    argv += distribution_argv(config.workers, remote_workers, master_port)
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     processes: list[subprocess.Popen] = []
     try:

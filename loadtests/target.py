@@ -30,6 +30,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# JWT-protected APIs: the bearer token the load tests send is read from this variable.
+API_TOKEN_ENV = "REDLINE_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+LOCAL_JWT_TTL_S = 6 * 3600
 
 # terraform output name -> Endpoints field (the first name present wins).
 TERRAFORM_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -112,6 +115,16 @@ def start_local(
     except StackError as exc:
         raise TargetError(f"the local stack did not start: {exc}") from None
     info = dict(vars(handle))
+    if environment.api.auth_type == "JWT" and not os.environ.get(API_TOKEN_ENV):
+        from pipeline.local.api_auth import mint_local_token
+
+        try:  # the Locust processes inherit it; a run is bounded well under its lifetime
+            os.environ[API_TOKEN_ENV] = mint_local_token(
+                handle.lambda_endpoint_url, handle.token, ttl_seconds=LOCAL_JWT_TTL_S
+            )
+        except (OSError, RuntimeError) as exc:
+            stop_stack(handle)
+            raise TargetError(f"the local JWT issuer gave no token: {exc}") from None
 
     def stop() -> None:
         if not info.get("already_running"):
