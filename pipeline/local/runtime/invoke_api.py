@@ -130,6 +130,8 @@ def make_invoke_server(
                 request = json.loads(body or b"{}")
                 audience = request.get("audience") or audiences[0]
                 ttl_s = float(request.get("ttl_seconds", DEFAULT_TTL_S))
+                if ttl_s < 1:
+                    raise ValueError(f"ttl_seconds must be 1 or more, got {ttl_s:g}")
             except (ValueError, AttributeError, IndexError, TypeError) as exc:
                 self.send_json(400, {"message": f"bad token request: {exc}"})
                 return
