@@ -188,7 +188,8 @@ def distribution_argv(workers: int, remote_workers: int, master_port: int) -> li
     if remote_workers:
         return ["--master", *bind, "--expect-workers", str(workers)]
     if workers > 1:
-        return ["--processes", str(workers), *bind]
+        # The forked workers connect to --master-port on 127.0.0.1 (Locust's default host).
+        return ["--processes", str(workers), *bind, "--master-port", str(master_port)]
     return []
 
 
