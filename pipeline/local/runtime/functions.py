@@ -209,6 +209,7 @@ class ExecutionEnvironment:
                 "errorMessage": f"Init of {self.spec.name} did not finish in {timeout_s:.0f} s",
                 "errorType": "Runtime.InitTimeout",
             }
+            return
         if frame["kind"] == "init_error":
             self.init_error = frame["error"]
         elif frame["kind"] == "died":
