@@ -480,12 +480,14 @@ def _start_target(
         os.environ.setdefault("FORWARDER_SETTLE_SECONDS", "5")
         stack = targets.start_local(env_name, work_dir / "stack", gateway_args)
         started(stack)
-        targets.check_reachable(stack.endpoints, local=True)
+        stack.info["unauthorized_probe_status"] = targets.check_reachable(
+            stack.endpoints, local=True
+        )
         return stack
     outputs = targets.terraform_outputs(env_name)
     endpoints = targets.aws_endpoints(outputs, environment)
-    targets.check_reachable(endpoints, local=False)
-    return Target("aws", endpoints, environment, False)
+    probe = targets.check_reachable(endpoints, local=False)
+    return Target("aws", endpoints, environment, False, info={"unauthorized_probe_status": probe})
 
 
 def _run(
@@ -499,6 +501,13 @@ def _run(
 ) -> int:
     results_dir = Path(args.results)
     target = _start_target(args, env_name, environment, work_dir, started)
+    if target.endpoints.api_auth != "NONE":
+        print(
+            f"==> API auth {target.endpoints.api_auth}: a request without credentials was "
+            f"refused (HTTP {target.info.get('unauthorized_probe_status')}); readers "
+            + ("sign each request" if target.endpoints.api_auth == "AWS_IAM" else "send a JWT"),
+            flush=True,
+        )
 
     run_id, run_dir = folder.create(results_dir, scenario.name)
     run_dirs.append(run_dir)
@@ -539,6 +548,12 @@ def _run(
         "limits_emulated": target.limits_emulated,
         "endpoints": {k: v for k, v in target.endpoints.__dict__.items() if v},
         "stack_pids": target.info.get("pids", {}),  # what `make loadtest` started (local)
+        # The API's auth and what it answered one request without credentials (401/403 when
+        # auth is enforced): the run's readers sign or carry a token.
+        "api_auth": {
+            "auth_type": target.endpoints.api_auth,
+            "unauthorized_probe_status": target.info.get("unauthorized_probe_status"),
+        },
     }
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
     folder.point_latest(results_dir, run_dir)

@@ -213,8 +213,11 @@ def aws_endpoints(outputs: dict[str, Any], environment: EnvironmentConfig) -> En
     )
 
 
-def check_reachable(endpoints: Endpoints, local: bool) -> None:
-    """Both the stream and the API answer, and local traffic only goes to local addresses."""
+def check_reachable(endpoints: Endpoints, local: bool) -> int:
+    """Both the stream and the API answer, and local traffic only goes to local addresses.
+
+    The API probe carries no credentials: an API with AWS_IAM or JWT auth must refuse it (the
+    run then measures the authorized path only). Returns the probe's HTTP status."""
     if local:
         for url in (endpoints.aws_endpoint_url or "", endpoints.api_url):
             host = urllib.parse.urlsplit(url).hostname
@@ -237,11 +240,19 @@ def check_reachable(endpoints: Endpoints, local: bool) -> None:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only  # nosec B310
             response.read()
+            status = response.status
     except urllib.error.HTTPError as exc:
         if exc.code >= 500:
             raise TargetError(f"target unreachable: {url} answered HTTP {exc.code}") from None
+        status = exc.code
     except (urllib.error.URLError, OSError) as exc:
         raise TargetError(f"target unreachable: {url}: {_short(exc)}") from None
+    if endpoints.api_auth != "NONE" and status < 400:
+        raise TargetError(
+            f"the API's auth_type is {endpoints.api_auth} but {url} answered a request without "
+            f"credentials with HTTP {status}: its authorization is not enforced"
+        )
+    return status
 
 
 def _short(exc: BaseException) -> str:
