@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pipeline.local.aws import start_gateway
 from pipeline.local.aws.server import KINESIS_MAX_BODY_BYTES, OTHER_MAX_BODY_BYTES
 from pipeline.local.guard import TOKEN_HEADER
 from tests.integration.local.conftest import client_for, unique
@@ -197,3 +198,13 @@ def test_an_oversized_cloudwatch_or_control_body_is_refused(gateway):
         big.encode(),
     )
     assert status == 413 and "maximum" in body["message"]
+
+
+def test_the_gateways_temporary_directory_is_removed_on_stop():
+    handle = start_gateway(port=0)  # no state dir given: a temporary one
+    try:
+        assert handle.state_dir.is_dir() and handle.log_path.exists()
+        assert handle.control("GET", "health")[0] == 200  # the handle carries the token
+    finally:
+        handle.stop()
+    assert not handle.state_dir.exists()
