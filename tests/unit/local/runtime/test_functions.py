@@ -133,3 +133,24 @@ def test_emf_lines_become_metrics_and_logs_read_like_cloudwatch(make_function, p
     assert stored and stored[0]["Values"] == [4.0]
     lambda_names = {d["MetricName"] for ns, d in data if ns == "AWS/Lambda"}
     assert {"Invocations", "Duration", "ConcurrentExecutions"} <= lambda_names
+
+
+def test_get_function_shows_secret_looking_variables_as_redacted():
+    from pipeline.local.runtime.invoke_api import redacted_environment
+
+    shown = redacted_environment(
+        {
+            "NEW_RELIC_LICENSE_KEY": "nr-key",
+            "AWS_SECRET_ACCESS_KEY": "s",
+            "REDLINE_API_TOKEN": "t",
+            "DB_PASSWORD": "p",
+            "TABLE_NAME": "events",
+        }
+    )
+    assert shown == {
+        "NEW_RELIC_LICENSE_KEY": "REDACTED",
+        "AWS_SECRET_ACCESS_KEY": "REDACTED",
+        "REDLINE_API_TOKEN": "REDACTED",
+        "DB_PASSWORD": "REDACTED",
+        "TABLE_NAME": "events",
+    }
