@@ -88,8 +88,8 @@ def put(kinesis, stream: str, events: list[dict]) -> int:
     return len(events)
 
 
-def runtime_status(lambda_url: str) -> dict:
-    status, body = loopback.request(f"{lambda_url}/_redline/status", timeout_s=10)
+def runtime_status(lambda_url: str, token: str) -> dict:
+    status, body = loopback.request(f"{lambda_url}/_redline/status", timeout_s=10, token=token)
     if status != 200:
         raise SystemExit(f"the runtime's status route answered HTTP {status}")
     return json.loads(body)
@@ -132,10 +132,10 @@ def scan_latencies(dynamodb, table: str) -> tuple[list[float], list[str]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def wait_processed(lambda_url: str, total: int, timeout_s: float) -> float:
+def wait_processed(lambda_url: str, token: str, total: int, timeout_s: float) -> float:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if processed(runtime_status(lambda_url)) >= total:
+        if processed(runtime_status(lambda_url, token)) >= total:
             return time.monotonic()
         time.sleep(0.25)
     raise SystemExit(f"the runtime did not process {total} records within {timeout_s:.0f} s")
@@ -244,14 +244,14 @@ def drain(stack, kinesis, count: int) -> float:
     Timed from the end of the puts over the records still waiting then (the runtime is behind
     for all of that interval); if the puts were the slower part, from the first put instead.
     """
-    before = processed(runtime_status(stack.lambda_endpoint_url))
+    before = processed(runtime_status(stack.lambda_endpoint_url, stack.token))
     backlog = [make_event() for _ in range(count)]
     started = time.monotonic()
     for start in range(0, len(backlog), 500):
         put(kinesis, STREAM, backlog[start : start + 500])
     put_done = time.monotonic()
-    waiting = before + count - processed(runtime_status(stack.lambda_endpoint_url))
-    done_at = wait_processed(stack.lambda_endpoint_url, before + count, 300)
+    waiting = before + count - processed(runtime_status(stack.lambda_endpoint_url, stack.token))
+    done_at = wait_processed(stack.lambda_endpoint_url, stack.token, before + count, 300)
     if waiting >= count // 5:
         return waiting / (done_at - put_done)
     return count / (done_at - started)
@@ -305,11 +305,14 @@ def steady_and_drain(args, stack):
     while producer.is_alive():
         time.sleep(1.0)
         ages.append(
-            (time.monotonic() - started, iterator_age_ms(runtime_status(stack.lambda_endpoint_url)))
+            (
+                time.monotonic() - started,
+                iterator_age_ms(runtime_status(stack.lambda_endpoint_url, stack.token)),
+            )
         )
     producer.join()
     offered_rate = produced[0] / (time.monotonic() - started)
-    wait_processed(stack.lambda_endpoint_url, produced[0], 300)
+    wait_processed(stack.lambda_endpoint_url, stack.token, produced[0], 300)
     steady = [age for at, age in ages if at > 5] or [age for _, age in ages]
     latencies, event_ids = scan_latencies(dynamodb, TABLE)
     drain_rate = drain(stack, kinesis, args.backlog)

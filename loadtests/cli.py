@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--master-bind-host",
         default="127.0.0.1",
-        help="address the master listens on for remote workers (a Fargate task: its ENI); default: 127.0.0.1",
+        help="address the master listens on for remote workers (a Fargate task: its ENI);"
+        " default: 127.0.0.1",
     )
     run.add_argument(
         "--runner", default="local", help="local, or fargate (TARGET=aws); default: local"
@@ -106,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--over-budget",
         action="store_true",
-        help="RUNNER=fargate: run even when the predicted generator cost is over budget; default: refuse",
+        help="RUNNER=fargate: run even when the predicted generator cost is over budget;"
+        " default: refuse",
     )
     run.add_argument(
         "--on-worker-loss",
@@ -131,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--ui",
         action="store_true",
-        help="run with Locust's web UI on 127.0.0.1 (a free port, printed) and its Redline tab; default: headless",
+        help="run with Locust's web UI on 127.0.0.1 (a free port, printed) and its Redline tab;"
+        " default: headless",
     )
     sub.add_parser("scenarios", help="list the scenarios and their defaults")
     clean = sub.add_parser("clean-run", help="delete one TARGET=aws run's items from the table")
@@ -314,13 +317,9 @@ def run_locust(
     # Several workers: a master and separate worker processes over its real TCP port, the
     # same protocol as workers on other machines or Fargate tasks.
     distributed = remote_workers > 0 or config.workers > 1
-    if distributed:
-        if not remote_workers:
-            master_port = free_local_port()
-        argv += ["--master", "--master-bind-host", master_bind_host]
-        argv += ["--master-bind-port", str(master_port), "--expect-workers", str(config.workers)]
-        join_wait = REMOTE_WORKERS_JOIN_WAIT_S if remote_workers else WORKERS_JOIN_WAIT_S
-        argv += ["--expect-workers-max-wait", str(join_wait)]
+    if distributed and not remote_workers:
+        master_port = free_local_port()
+    argv += master_argv(config.workers, remote_workers, master_port, master_bind_host)
     env = {**os.environ, CONFIG_ENV: str(config_path), "PYTHONUNBUFFERED": "1"}
     processes: list[subprocess.Popen] = []
     try:
@@ -361,6 +360,21 @@ def run_locust(
         for process in processes:
             if process.poll() is None:
                 _stop_group(process)
+
+
+def master_argv(
+    workers: int, remote_workers: int, master_port: int, bind_host: str = "127.0.0.1"
+) -> list[str]:
+    """Locust's master flags ([] for one process). The master binds 127.0.0.1 unless the user
+    names another address for remote workers: on every interface anyone on the network could
+    join the run as a worker and inject timeline data and acknowledged ids (docs/security.md)."""
+    if not (remote_workers > 0 or workers > 1):
+        return []
+    join_wait = REMOTE_WORKERS_JOIN_WAIT_S if remote_workers else WORKERS_JOIN_WAIT_S
+    return [
+        *("--master", "--master-bind-host", bind_host, "--master-bind-port", str(master_port)),
+        *("--expect-workers", str(workers), "--expect-workers-max-wait", str(join_wait)),
+    ]
 
 
 def free_local_port() -> int:
@@ -677,13 +691,15 @@ def _start_target(
             env_name, work_dir / "stack", gateway_args, handlers=dict(args.handler)
         )
         started(stack)
-        targets.check_reachable(stack.endpoints, local=True)
+        stack.info["unauthorized_probe_status"] = targets.check_reachable(
+            stack.endpoints, local=True
+        )
         return stack
     endpoints = args.aws_endpoints or targets.aws_endpoints(
         targets.terraform_outputs(env_name), environment
     )
-    targets.check_reachable(endpoints, local=False)
-    return Target("aws", endpoints, environment, False)
+    probe = targets.check_reachable(endpoints, local=False)
+    return Target("aws", endpoints, environment, False, info={"unauthorized_probe_status": probe})
 
 
 def _run(
@@ -697,6 +713,13 @@ def _run(
 ) -> int:
     results_dir = Path(args.results)
     target = _start_target(args, env_name, environment, work_dir, started)
+    if target.endpoints.api_auth != "NONE":
+        print(
+            f"==> API auth {target.endpoints.api_auth}: a request without credentials was "
+            f"refused (HTTP {target.info.get('unauthorized_probe_status')}); readers "
+            + ("sign each request" if target.endpoints.api_auth == "AWS_IAM" else "send a JWT"),
+            flush=True,
+        )
 
     run_id, run_dir = folder.create(results_dir, scenario.name)
     run_dirs.append(run_dir)
@@ -741,6 +764,12 @@ def _run(
         "limits_emulated": target.limits_emulated,
         "endpoints": {k: v for k, v in target.endpoints.__dict__.items() if v},
         "stack_pids": target.info.get("pids", {}),  # what `make loadtest` started (local)
+        # The API's auth and what it answered one request without credentials (401/403 when
+        # auth is enforced): the run's readers sign or carry a token.
+        "api_auth": {
+            "auth_type": target.endpoints.api_auth,
+            "unauthorized_probe_status": target.info.get("unauthorized_probe_status"),
+        },
     }
     folder.write_json(run_dir / rf.RUN_JSON, run_json)
     folder.point_latest(results_dir, run_dir)

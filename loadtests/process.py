@@ -21,6 +21,7 @@ from loadtests.clients import KinesisProducer, kinesis_client
 from loadtests.pacing import Pacer, Slot
 from loadtests.records import RecordSource
 from loadtests.runconfig import ACKED_PREFIX, Endpoints, RunConfig
+from loadtests.target import API_TOKEN_ENV  # JWT APIs: the bearer token (never logged)
 from loadtests.timeline import Timeline
 
 READ_GET_SHARE = 0.8  # of reader requests: get by id; the rest query by type
@@ -28,13 +29,15 @@ KNOWN_STORED_MAX = 5000
 
 
 DISPATCH_POLL_S = 0.05
-# JWT-protected APIs: the bearer token to send is read from this variable (never logged).
-API_TOKEN_ENV = "REDLINE_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 _SESSION = boto3.Session()
 
 
 def api_auth_headers(endpoints: Endpoints, url: str) -> dict[str, str]:
     """What the API's auth_type needs: nothing, a SigV4 signature (AWS_IAM) or a bearer token."""
+    if endpoints.api_auth == "AWS_IAM" and endpoints.aws_endpoint_url:
+        from pipeline.local.api_auth import sigv4_headers
+
+        return sigv4_headers("GET", url, endpoints.region)  # the local stack's credentials
     if endpoints.api_auth == "AWS_IAM":
         credentials = _SESSION.get_credentials()
         if credentials is None:

@@ -29,6 +29,9 @@ from pipeline.config import EnvironmentConfig, load_environment
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = REPO_ROOT / "terraform"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+# JWT-protected APIs: the bearer token the load tests send is read from this variable.
+API_TOKEN_ENV = "REDLINE_API_TOKEN"  # noqa: S105 - a variable name, not a secret
+LOCAL_JWT_TTL_S = 6 * 3600
 
 # terraform output name -> Endpoints field (the first name present wins).
 TERRAFORM_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -116,6 +119,16 @@ def start_local(
     except StackError as exc:
         raise TargetError(f"the local stack did not start: {exc}") from None
     info = dict(vars(handle))
+    if environment.api.auth_type == "JWT" and not os.environ.get(API_TOKEN_ENV):
+        from pipeline.local.api_auth import mint_local_token
+
+        try:  # the Locust processes inherit it; a run is bounded well under its lifetime
+            os.environ[API_TOKEN_ENV] = mint_local_token(
+                handle.lambda_endpoint_url, handle.token, ttl_seconds=LOCAL_JWT_TTL_S
+            )
+        except (OSError, RuntimeError) as exc:
+            stop_stack(handle)
+            raise TargetError(f"the local JWT issuer gave no token: {exc}") from None
 
     def stop() -> None:
         if not info.get("already_running"):
@@ -204,8 +217,11 @@ def aws_endpoints(outputs: dict[str, Any], environment: EnvironmentConfig) -> En
     )
 
 
-def check_reachable(endpoints: Endpoints, local: bool) -> None:
-    """Both the stream and the API answer, and local traffic only goes to local addresses."""
+def check_reachable(endpoints: Endpoints, local: bool) -> int:
+    """Both the stream and the API answer, and local traffic only goes to local addresses.
+
+    The API probe carries no credentials: an API with AWS_IAM or JWT auth must refuse it (the
+    run then measures the authorized path only). Returns the probe's HTTP status."""
     if local:
         for url in (endpoints.aws_endpoint_url or "", endpoints.api_url):
             host = urllib.parse.urlsplit(url).hostname
@@ -230,11 +246,19 @@ def check_reachable(endpoints: Endpoints, local: bool) -> None:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - http(s) only  # nosec B310
             response.read()
+            status = response.status
     except urllib.error.HTTPError as exc:
         if exc.code >= 500:
             raise TargetError(f"target unreachable: {url} answered HTTP {exc.code}") from None
+        status = exc.code
     except (urllib.error.URLError, OSError) as exc:
         raise TargetError(f"target unreachable: {url}: {_short(exc)}") from None
+    if endpoints.api_auth != "NONE" and status < 400:
+        raise TargetError(
+            f"the API's auth_type is {endpoints.api_auth} but {url} answered a request without "
+            f"credentials with HTTP {status}: its authorization is not enforced"
+        )
+    return status
 
 
 def _short(exc: BaseException) -> str:

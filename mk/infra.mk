@@ -42,7 +42,7 @@ checkov-venv: $(CHECKOV_STAMP) ## Install checkov in its own virtualenv (.venv-c
 # but for package registries); the built-in checks are complete without it.
 # Once as written, then with each AWS environment's file, so checks see the real values
 # (e.g. autoscaling and route authorization as dev and prod set them).
-CHECKOV_ENVIRONMENTS := $(filter-out local,$(patsubst $(TF_DIR)/environments/%.tfvars.json,%,$(wildcard $(TF_DIR)/environments/*.tfvars.json)))
+CHECKOV_ENVIRONMENTS := $(filter-out local local-%,$(patsubst $(TF_DIR)/environments/%.tfvars.json,%,$(wildcard $(TF_DIR)/environments/*.tfvars.json)))
 CHECKOV := $(CHECKOV_VENV)/bin/checkov --directory $(TF_DIR) --framework terraform --skip-download --quiet --compact
 
 checkov: $(CHECKOV_STAMP) ## checkov on terraform/: 0 failed checks, as written and per AWS environment file (skips justified inline)

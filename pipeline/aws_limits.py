@@ -78,11 +78,20 @@ LAMBDA_ESM_POLL_INTERVAL_S: Final = 1.0
 APIGW_ACCOUNT_RATE: Final = 10_000
 APIGW_ACCOUNT_BURST: Final = 5_000
 APIGW_INTEGRATION_TIMEOUT_S: Final = 30
+APIGW_MAX_PAYLOAD_BYTES: Final = 10 * MIB
 
 # New Relic Metric API
 NEW_RELIC_MAX_POST_BYTES: Final = 1_000_000
 NEW_RELIC_MAX_ATTRIBUTES: Final = 100
 NEW_RELIC_MAX_POINT_AGE_S: Final = 48 * 3600
+
+# CloudWatch PutMetricData: a request up to 1 MB
+CLOUDWATCH_MAX_PUT_METRIC_DATA_BYTES: Final = 1 * MIB
+
+# Request bodies AWS refuses as too large (DynamoDB: 16 MB a request; Secrets Manager: a secret
+# value up to 64 KB; SSM: an advanced parameter up to 8 KB)
+DYNAMODB_MAX_REQUEST_BYTES: Final = 16 * MIB
+SECRETS_MANAGER_MAX_SECRET_BYTES: Final = 64 * KIB
 
 # CloudWatch GetMetricData
 CLOUDWATCH_MAX_QUERIES_PER_GET_METRIC_DATA: Final = 500

@@ -136,9 +136,19 @@ class ApiConfig(_Strict):
     reserved_concurrency: ReservedConcurrency = -1
     throttling_rate_limit: Annotated[float, Field(gt=0, le=limits.APIGW_ACCOUNT_RATE)] = 1000
     throttling_burst_limit: Annotated[int, Field(ge=0, le=limits.APIGW_ACCOUNT_BURST)] = 500
-    auth_type: Literal["NONE", "AWS_IAM", "JWT"] = "NONE"
+    # NONE (an open API) only in local environments (see EnvironmentConfig), so not the default.
+    auth_type: Literal["NONE", "AWS_IAM", "JWT"] = "AWS_IAM"
     jwt_issuer: str = ""
     jwt_audience: list[str] = []
+
+    @model_validator(mode="after")
+    def _jwt_needs_issuer_and_audience(self) -> ApiConfig:
+        if self.auth_type == "JWT" and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError(
+                "api.auth_type JWT needs api.jwt_issuer (the token issuer's URL) and at least "
+                "one api.jwt_audience"
+            )
+        return self
 
 
 class QueuesConfig(_Strict):
@@ -257,6 +267,21 @@ class EnvironmentConfig(_Strict):
                 f"the stream), got {age}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _open_api_only_locally(self) -> EnvironmentConfig:
+        if self.api.auth_type == "NONE" and not is_local_environment(self.environment):
+            raise ValueError(
+                f"api.auth_type NONE (an API anyone can read) is allowed only in local "
+                f"environments (named local or local-*), not in {self.environment!r}: "
+                "use AWS_IAM or JWT"
+            )
+        return self
+
+
+def is_local_environment(name: str) -> bool:
+    """Environments named `local` or `local-*` are for the local stack (Terraform agrees)."""
+    return name == "local" or name.startswith("local-")
 
 
 class EnvironmentConfigError(ValueError):

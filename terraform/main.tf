@@ -14,6 +14,10 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
+  # Production's table refuses deletion (prevent_destroy cannot depend on a variable in
+  # Terraform, so deletion protection is the guardrail that can).
+  production = contains(["prod", "production"], var.environment)
+
   # Secrets Manager appends a random 6-character suffix to every secret ARN.
   license_key_secret_arn = var.monitoring.new_relic_license_key_secret_name == "" ? "" : "arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.monitoring.new_relic_license_key_secret_name}-??????"
 
@@ -64,6 +68,7 @@ module "table" {
   point_in_time_recovery = var.table.point_in_time_recovery
   autoscaling            = var.table.autoscaling
   kms_key_arn            = module.kms.arn
+  deletion_protection    = local.production
 }
 
 module "ingest" {

@@ -93,6 +93,22 @@ variable "api" {
     jwt_issuer             = string
     jwt_audience           = list(string)
   })
+
+  validation {
+    condition     = contains(["NONE", "AWS_IAM", "JWT"], var.api.auth_type)
+    error_message = "api.auth_type must be NONE, AWS_IAM or JWT."
+  }
+
+  # An API open to anyone is for the local stack only (environments named local or local-*).
+  validation {
+    condition     = var.api.auth_type != "NONE" || can(regex("^local(-.*)?$", var.environment))
+    error_message = "api.auth_type NONE (an open API) is allowed only in the local environment (local or local-*): use AWS_IAM or JWT."
+  }
+
+  validation {
+    condition     = var.api.auth_type != "JWT" || (var.api.jwt_issuer != "" && length(var.api.jwt_audience) > 0)
+    error_message = "api.auth_type JWT needs api.jwt_issuer and at least one api.jwt_audience."
+  }
 }
 
 variable "queues" {

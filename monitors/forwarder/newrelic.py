@@ -50,6 +50,14 @@ class LicenseKeySource:
             self._key = self._read_secret()
         return self._key
 
+    def refresh(self) -> str | None:
+        """Read the secret again (after New Relic refused the key: it may have been rotated);
+        the new key, or None when it cannot change (a key from the environment, or the same)."""
+        if not self._secret_name:
+            return None
+        old, self._key = self._key, self._read_secret()
+        return self._key if self._key != old else None
+
     def _read_secret(self) -> str:
         name = self._secret_name
         if not name or self._secrets is None:
@@ -183,13 +191,15 @@ class MetricApiClient:
         self.stats = stats or DeliveryStats()
         self.max_bytes = max_bytes
         self._stopped = False
+        self._key_reread = False
 
     def deliver(self, items: Sequence[Item], deadline: float) -> int:
-        key = self.license_key.get()  # raises LicenseKeyError before anything is sent
+        self.license_key.get()  # raises LicenseKeyError before anything is sent
         self._stopped = False
+        self._key_reread = False
         done = 0
         for part in pack(items, self.max_bytes):
-            sent = self._send(part, key, deadline)
+            sent = self._send(part, self.license_key.get(), deadline)
             done += sent
             if sent < len(part):
                 break
@@ -268,6 +278,16 @@ class MetricApiClient:
                 if not self._wait(wait, deadline, "New Relic answered 429"):
                     return 0
                 continue
+            if status in (401, 403) and not self._key_reread:
+                self._key_reread = True  # once a run: a wrong key must not loop
+                fresh = self.license_key.refresh()
+                if fresh is not None:
+                    logger.warning(
+                        f"New Relic refused the license key ({status}); the secret holds "
+                        "another key now: sending again with it"
+                    )
+                    key = fresh
+                    continue
             if status in (401, 403):
                 logger.error(
                     f"New Relic refused the license key ({status}): {reason!r}; nothing is "

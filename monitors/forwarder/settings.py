@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
+LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 METRIC_API_URLS: Final = {
     "US": "https://metric-api.newrelic.com/metric/v1",
     "EU": "https://metric-api.eu.newrelic.com/metric/v1",
@@ -97,6 +99,12 @@ def _metric_api_url(env: Mapping[str, str]) -> str:
             raise SettingsError(
                 f"NEW_RELIC_METRIC_API_URL must be an http(s) URL, got {url!r} "
                 f"(US: {METRIC_API_URLS['US']}, EU: {METRIC_API_URLS['EU']})"
+            )
+        # The license key travels in a header: in clear text only to this machine.
+        if url.startswith("http://") and urlsplit(url).hostname not in LOOPBACK_HOSTS:
+            raise SettingsError(
+                f"NEW_RELIC_METRIC_API_URL must be https (the license key is in the request), "
+                f"got {url!r}; http:// is allowed only for 127.0.0.1, localhost or [::1]"
             )
         return url
     region = env.get("NEW_RELIC_REGION", "").strip().upper() or "US"

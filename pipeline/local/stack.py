@@ -29,7 +29,9 @@ from typing import Any
 
 from pipeline.config import load_environment
 from pipeline.local import loopback
+from pipeline.local.api_auth import local_api_headers
 from pipeline.local.disk import DiskSpaceError, check_free_space
+from pipeline.local.guard import TOKEN_ENV, new_token
 from pipeline.local.runtime.api import api_id_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +65,7 @@ class StackHandle:
     started_at: str
     state_dir: str
     api_id: str = ""
+    token: str = ""  # the control routes' X-Redline-Token; stack.json is mode 0600
     process_start_ticks: dict[str, int] = field(default_factory=dict)
     already_running: bool = False
 
@@ -120,9 +123,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _http_status(url: str, timeout_s: float = 2.0) -> int | None:
+def _http_status(
+    url: str,
+    timeout_s: float = 2.0,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> int | None:
     try:
-        return loopback.request(url, timeout_s=timeout_s)[0]
+        return loopback.request(url, headers=headers, timeout_s=timeout_s, token=token)[0]
     except (OSError, http.client.HTTPException):
         return None
 
@@ -309,6 +317,7 @@ def start_stack(
         logs=logs,
         started_at=started_at.isoformat(timespec="seconds"),
         state_dir=str(state),
+        token=new_token(),
     )
     state.mkdir(parents=True, exist_ok=True)
     latest = state / "logs" / "latest"
@@ -323,10 +332,10 @@ def start_stack(
         _write_state(state, handle)
 
     def start_part(name: str, argv: list[str], what: str, health_url: str):
-        process = _spawn(name, argv, Path(logs[name]), {})
+        process = _spawn(name, argv, Path(logs[name]), {TOKEN_ENV: handle.token})
         remember(name, process)
         _wait_until(
-            lambda: _http_status(health_url) == 200,
+            lambda: _http_status(health_url, token=handle.token) == 200,
             process,
             what,
             Path(logs[name]),
@@ -371,7 +380,15 @@ def start_stack(
             timeout_s,
             health,
         )
-        status = _http_status(health, timeout_s=30)
+        authorized = local_api_headers(  # the API's auth_type applies to /health too
+            config.api.auth_type,
+            "GET",
+            health,
+            config.aws_region,
+            handle.lambda_endpoint_url,
+            handle.token,
+        )
+        status = _http_status(health, timeout_s=30, headers=authorized)
         if status != 200:
             api_log = Path(logs["functions"]) / f"redline-api-{config.environment}.log"
             raise StackError(
@@ -389,7 +406,11 @@ def start_stack(
 def _write_state(state: Path, handle: StackHandle) -> None:
     path = state / STACK_FILE
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(handle.to_json(), indent=2) + "\n", encoding="utf-8")
+    temporary.unlink(missing_ok=True)
+    # Readable by the user only: it holds the control routes' token.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(json.dumps(handle.to_json(), indent=2) + "\n")
     temporary.replace(path)
 
 
@@ -426,8 +447,11 @@ def stack_status(state_dir: Path | str = ".redline") -> dict[str, Any]:
         return {"running": False}
     parts = running_parts(handle)
     status: dict[str, Any] = {"running": all(parts.values()), "parts": parts, **handle.to_json()}
+    status.pop("token", None)  # never echoed
     try:
-        code, body = loopback.request(f"{handle.lambda_endpoint_url}/_redline/status", timeout_s=5)
+        code, body = loopback.request(
+            f"{handle.lambda_endpoint_url}/_redline/status", timeout_s=5, token=handle.token
+        )
         status["runtime"] = json.loads(body) if code == 200 else None
     except (OSError, http.client.HTTPException, ValueError):
         status["runtime"] = None

@@ -7,16 +7,17 @@ with start_gateway(port=0, burst_seconds=5) as gw:
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline import aws_limits
+from pipeline.local import loopback
+from pipeline.local.guard import TOKEN_ENV, new_token
 
 START_TIMEOUT_S = 60.0
 
@@ -31,6 +32,8 @@ class GatewayHandle:
     endpoint_url: str
     state_dir: Path
     log_path: Path
+    token: str = ""  # the control routes' token (X-Redline-Token)
+    owns_state_dir: bool = False  # a temporary directory start_gateway made: removed on stop
 
     @property
     def port(self) -> int:
@@ -38,16 +41,9 @@ class GatewayHandle:
 
     def control(self, method: str, route: str, timeout: float = 30.0) -> tuple[int, bytes]:
         """Call a control route, e.g. control("POST", "reset")."""
-        request = urllib.request.Request(  # noqa: S310 - always our own http://127.0.0.1 URL
-            f"{self.endpoint_url}/_redline/{route}",
-            method=method,
-            data=b"" if method == "POST" else None,
+        return loopback.request(
+            f"{self.endpoint_url}/_redline/{route}", method, timeout_s=timeout, token=self.token
         )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310  # nosec B310
-                return reply.status, reply.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
 
     def reset(self) -> None:
         status, body = self.control("POST", "reset")
@@ -62,6 +58,8 @@ class GatewayHandle:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+        if self.owns_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def __enter__(self) -> GatewayHandle:
         return self
@@ -79,6 +77,7 @@ def start_gateway(
     """Start `python -m pipeline.local.aws` on 127.0.0.1:<port> (0 = a free port) and wait
     until it is ready. Its stderr goes to <state_dir>/gateway.log."""
     state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="redline-aws-"))
+    token = new_token()
     state.mkdir(parents=True, exist_ok=True)
     log_path = state / "gateway.log"
     argv = [
@@ -99,7 +98,7 @@ def start_gateway(
             argv,
             stdout=subprocess.PIPE,
             stderr=log,
-            env=dict(os.environ),
+            env={**os.environ, TOKEN_ENV: token},
             cwd=Path(__file__).resolve().parents[3],
         )
     line: list[str] = []
@@ -124,7 +123,14 @@ def start_gateway(
         reason = errors[-1] if errors else f"no ready line within {START_TIMEOUT_S:.0f} s"
         raise GatewayError(f"gateway did not start: {reason} (log {log_path})")
     endpoint = line[0].split()[1]
-    return GatewayHandle(process=process, endpoint_url=endpoint, state_dir=state, log_path=log_path)
+    return GatewayHandle(
+        process=process,
+        endpoint_url=endpoint,
+        state_dir=state,
+        log_path=log_path,
+        token=token,
+        owns_state_dir=state_dir is None,
+    )
 
 
 __all__ = ["GatewayError", "GatewayHandle", "start_gateway"]

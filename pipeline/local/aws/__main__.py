@@ -15,6 +15,9 @@ from pipeline import aws_limits
 from pipeline.local.aws.auth import AuthSettingError
 from pipeline.local.aws.engines import EngineError
 from pipeline.local.aws.server import serve
+from pipeline.local.guard import TOKEN_ENV, new_token
+
+TOKEN_FILE = "control-token"  # noqa: S105 - a file name; in --state-dir, when the token does not come from the environment
 
 DEFAULT_PORT = 4566
 ENGINE_CHECK_INTERVAL_S = 1.0
@@ -69,6 +72,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def control_token(state_dir: Path) -> str:
+    """$REDLINE_CONTROL_TOKEN (the stack passes it), else a new one in <state-dir>/control-token
+    (mode 0600) for the user to read."""
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return token
+    token = new_token()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / TOKEN_FILE
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(token + "\n")
+    print(f"control routes need X-Redline-Token: the token is in {path}", file=sys.stderr)
+    return token
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
@@ -76,7 +96,16 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        server, gateway = serve(args.port, not args.no_limits, args.burst_seconds, args.state_dir)
+        server, gateway = serve(
+            args.port,
+            not args.no_limits,
+            args.burst_seconds,
+            args.state_dir,
+            token=control_token(args.state_dir),
+        )
+    except ValueError as exc:  # REDLINE_ALLOWED_ORIGINS
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             print(

@@ -13,6 +13,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 import cbor2
 
+from pipeline import aws_limits
 from pipeline.local.aws import auth as aws_auth
 from pipeline.local.aws import engines as engine_procs
 from pipeline.local.aws import http2, kinesis_cbor, passthrough, states
@@ -30,6 +32,7 @@ from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.dynamodb import DynamoFront
 from pipeline.local.aws.errors import AwsError, EngineUnavailable
 from pipeline.local.aws.kinesis import KinesisFront
+from pipeline.local.aws.moto_allowlist import check_moto_request
 from pipeline.local.aws.moto_services import TARGET_PREFIXES as MOTO_PREFIXES
 from pipeline.local.aws.moto_services import MotoServices
 from pipeline.local.aws.protocol import (
@@ -44,12 +47,32 @@ from pipeline.local.aws.protocol import (
     json_response,
     parse_json,
 )
+from pipeline.local.guard import Guard, GuardedHandlerMixin, Refusal, allowed_origins_from_env
 
 logger = logging.getLogger("redline.gateway")
 
 CLOUDWATCH_PREFIX = "GraniteServiceVersion20100801"
 CLOUDWATCH_CBOR_PATH = f"/service/{CLOUDWATCH_PREFIX}/operation/"
-MAX_BODY_BYTES = 16 * 1024 * 1024 + 1024
+MAX_BODY_BYTES = aws_limits.DYNAMODB_MAX_REQUEST_BYTES  # the largest of any API served here
+# A PutRecords call carries up to 10 MiB of data, base64-encoded in JSON (4/3), plus its keys.
+KINESIS_MAX_BODY_BYTES = aws_limits.KINESIS_PUT_RECORDS_MAX_BYTES * 4 // 3 + aws_limits.MIB
+# SQS takes messages up to 1 MiB (a batch too); JSON escaping may double the bytes on the wire.
+MOTO_MAX_BODY_BYTES = 2 * aws_limits.MIB
+OTHER_MAX_BODY_BYTES = aws_limits.CLOUDWATCH_MAX_PUT_METRIC_DATA_BYTES
+
+
+def body_limit(method: str, path: str, headers: Mapping[str, str]) -> int:
+    """The largest request body AWS accepts for the API this request is for."""
+    service = (headers.get("X-Amz-Target") or "").partition(".")[0]
+    if service == "Kinesis_20131202":
+        return KINESIS_MAX_BODY_BYTES
+    if service == "DynamoDB_20120810":
+        return aws_limits.DYNAMODB_MAX_REQUEST_BYTES
+    if service in ("AmazonSQS", "secretsmanager", "AmazonSSM"):
+        return MOTO_MAX_BODY_BYTES
+    return OTHER_MAX_BODY_BYTES  # CloudWatch (1 MB a PutMetricData), control routes
+
+
 # The X-Amz-Target prefixes of the moto-served services and the names they sign with.
 MOTO_SIGNING_NAMES = {"AmazonSQS": "sqs", "AmazonSSM": "ssm", "secretsmanager": "secretsmanager"}
 KINESIS_SERVED_TYPES = (KINESIS_CONTENT_TYPE, kinesis_cbor.CONTENT_TYPE)
@@ -167,7 +190,7 @@ class Gateway:
         }
 
 
-class GatewayHandler(BaseHTTPRequestHandler):
+class GatewayHandler(GuardedHandlerMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body leave in one segment: with Nagle on, a split write waits for the
     # client's delayed ACK (40 ms a call).
@@ -190,20 +213,40 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
+    def send_refusal(self, refusal: Refusal) -> None:
+        codes = {401: "MissingAuthenticationTokenException", 413: "SerializationException"}
+        error = AwsError(codes.get(refusal.status, "AccessDeniedException"), refusal.message)
+        error.status = refusal.status
+        target = self.headers.get("X-Amz-Target", "")
+        self._send(self._error_for(target, urlsplit(self.path).path, error))
+
     def _read_body(self) -> bytes:
+        limit = body_limit(self.command, urlsplit(self.path).path, self.headers)
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
+            total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     self.rfile.readline()
                     break
+                total += size
+                if total > limit:
+                    raise AwsError(
+                        "SerializationException",
+                        f"Request body is larger than this API's maximum of {limit} bytes.",
+                        413,
+                    )
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            raise AwsError("SerializationException", "Request body is larger than 16 MB.", 413)
+        if length > limit:  # the guard refuses these first; kept for servers without a guard
+            raise AwsError(
+                "SerializationException",
+                f"Request body is larger than this API's maximum of {limit} bytes.",
+                413,
+            )
         return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
@@ -334,9 +377,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             )
         if moto_call:
             self._authenticate(MOTO_SIGNING_NAMES.get(service) or self._scope_service(auth), body)
-            status, headers, data = gateway.moto.call(
-                self.command, path, urlsplit(self.path).query, self.headers, body
-            )
+            query = urlsplit(self.path).query
+            check_moto_request(target, path, query, body)
+            status, headers, data = gateway.moto.call(self.command, path, query, self.headers, body)
             return Response(status, data, {"Content-Type": headers.get("Content-Type", "")})
         # AWS answers the type alone; what the gateway serves goes in a header.
         if not target:
@@ -428,11 +471,23 @@ class GatewayServer(ThreadingHTTPServer):
 
 
 def serve(
-    port: int, limits_enabled: bool, burst_seconds: float, state_dir: Path
+    port: int,
+    limits_enabled: bool,
+    burst_seconds: float,
+    state_dir: Path,
+    token: str | None = None,
 ) -> tuple[GatewayServer, Gateway]:
-    """Bind first (a port in use fails before engines start), then start the engines."""
+    """Bind first (a port in use fails before engines start), then start the engines.
+
+    `token` is what the control routes (/_redline/...) require in X-Redline-Token."""
     handler = type("BoundGatewayHandler", (GatewayHandler,), {})
     server = GatewayServer(("127.0.0.1", port), handler)
+    handler.guard = Guard(
+        port=server.server_address[1],
+        token=token,
+        allowed_origins=allowed_origins_from_env(),
+        body_limit=body_limit,
+    )
     try:
         gateway = Gateway(limits_enabled, burst_seconds, state_dir)
     except Exception:

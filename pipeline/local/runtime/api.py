@@ -16,12 +16,15 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pipeline import aws_limits as limits
 from pipeline import metrics as metric_names
+from pipeline.local.guard import Guard, allowed_origins_from_env
+from pipeline.local.runtime.auth import ApiAuthorizer
 from pipeline.local.runtime.functions import ACCOUNT_ID, Function, Throttled
 from pipeline.local.runtime.httpserver import KeepAliveHandler, LoopbackServer
 from pipeline.local.runtime.throttle import TokenBucket
@@ -200,8 +203,10 @@ class HttpApi:
         burst_limit: int,
         publisher=None,
         route_keys=ROUTE_KEYS,
+        authorizer: ApiAuthorizer | None = None,
     ) -> None:
         self.function = function
+        self.authorizer = authorizer  # None: every request passes (auth_type NONE)
         self.api_id = api_id
         self.publisher = publisher
         self.routes = [Route.parse(key) for key in route_keys]
@@ -234,12 +239,20 @@ class HttpApi:
         if found is None:
             return 404, request_headers, _json(NOT_FOUND), None
         route, params = found
+        authorizer_context = None
+        if self.authorizer is not None:
+            denial, authorizer_context = self.authorizer.authorize(method, target, headers, body)
+            if denial is not None:
+                status, denial_headers, document = denial
+                return status, denial_headers + request_headers, _json(document), None
         if not self.account_bucket.try_take() or not self.route_buckets[route.key].try_take():
             return 429, request_headers, _json(TOO_MANY_REQUESTS), None
         now = time.time()
         event = build_event(
             route, params, method, target, headers, body, source_ip, self.api_id, request_id, now
         )
+        if authorizer_context:
+            event["requestContext"]["authorizer"] = authorizer_context
         started = time.perf_counter()
         try:
             result = self.function.invoke(event)
@@ -259,7 +272,11 @@ def _json(document: dict[str, Any]) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
-def make_api_server(api: HttpApi, port: int) -> LoopbackServer:
+def api_body_limit(method: str, path: str, headers: Mapping[str, str]) -> int:
+    return limits.APIGW_MAX_PAYLOAD_BYTES
+
+
+def make_api_server(api: HttpApi, port: int, control_token: str | None = None) -> LoopbackServer:
     class ApiRequestHandler(KeepAliveHandler):
         def _serve(self) -> None:
             started = time.perf_counter()
@@ -277,4 +294,9 @@ def make_api_server(api: HttpApi, port: int) -> LoopbackServer:
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
-    return LoopbackServer(port, ApiRequestHandler)
+    origins = allowed_origins_from_env()
+    return LoopbackServer(
+        port,
+        ApiRequestHandler,
+        guard=lambda bound: Guard(bound, control_token, origins, body_limit=api_body_limit),
+    )

@@ -25,7 +25,9 @@ from botocore.config import Config
 from pipeline.config import EnvironmentConfig
 from pipeline.local import loopback
 from pipeline.local.aws.auth import local_credentials
+from pipeline.local.jwt_issuer import LocalIssuer
 from pipeline.local.runtime.api import HttpApi, api_id_for, make_api_server
+from pipeline.local.runtime.auth import ApiAuthorizer
 from pipeline.local.runtime.cloudwatch import MetricsPublisher
 from pipeline.local.runtime.esm import EventSourceMapping, MappingSettings
 from pipeline.local.runtime.functions import (
@@ -74,6 +76,9 @@ class RuntimeOptions:
     mapping_overrides: dict[str, Any] = field(default_factory=dict)  # MappingSettings fields
     schedule_interval_s: float = SCHEDULE_INTERVAL_S
     warm_api_environments: int = 4  # capped by the API's reserved concurrency
+    # The stack's token for control routes: the gateway's /_redline/metrics and this runtime's
+    # own /_redline/health and /_redline/status (default $REDLINE_CONTROL_TOKEN).
+    control_token: str | None = field(default_factory=loopback.token_from_env)
 
 
 @dataclass
@@ -110,7 +115,7 @@ def make_clients(endpoint_url: str, pool: int = 50) -> Clients:
     )
 
 
-def aws_metrics_sender(endpoint_url: str, put_metric_data):
+def aws_metrics_sender(endpoint_url: str, put_metric_data, control_token: str | None = None):
     """PutMetricData for our own namespaces; AWS/* goes to the gateway's control route.
 
     CloudWatch refuses AWS/* namespaces from clients (only AWS publishes there), so the local
@@ -131,7 +136,12 @@ def aws_metrics_sender(endpoint_url: str, put_metric_data):
             }
         ).encode("utf-8")
         status, reply = loopback.request(
-            url, "POST", body, {"Content-Type": "application/json"}, timeout_s=10
+            url,
+            "POST",
+            body,
+            {"Content-Type": "application/json"},
+            timeout_s=10,
+            token=control_token,
         )
         if status != 200:
             raise RuntimeError(f"POST {url}: HTTP {status} {reply[:200]!r}")
@@ -183,7 +193,11 @@ class LambdaRuntime:
         self.clients = make_clients(options.aws_endpoint_url)
         self.log_dir = Path(options.log_dir or Path(options.state_dir) / "logs" / "functions")
         self.publisher = MetricsPublisher(
-            aws_metrics_sender(options.aws_endpoint_url, self.clients.cloudwatch.put_metric_data)
+            aws_metrics_sender(
+                options.aws_endpoint_url,
+                self.clients.cloudwatch.put_metric_data,
+                options.control_token,
+            )
         )
         self.registry = FunctionRegistry()
         self.account = AccountConcurrency()
@@ -275,8 +289,22 @@ class LambdaRuntime:
         for spec in self.function_specs(resources).values():
             self.registry.add(Function(spec, self.log_dir, self.publisher, self.account))
         self.publisher.start()
+        api_config = self.config.api
+        issuer = LocalIssuer(api_config.jwt_issuer) if api_config.auth_type == "JWT" else None
+        authorizer = ApiAuthorizer(
+            api_config.auth_type,
+            self.config.aws_region,
+            {LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]: LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]},
+            issuer,
+            tuple(api_config.jwt_audience),
+        )
         self.invoke_server = make_invoke_server(
-            self.registry, options.lambda_port, status=self.status
+            self.registry,
+            options.lambda_port,
+            status=self.status,
+            control_token=options.control_token,
+            issuer=issuer,
+            audiences=tuple(api_config.jwt_audience),
         )
         self.invoke_server.start("lambda-invoke-api")
         api = HttpApi(
@@ -285,8 +313,9 @@ class LambdaRuntime:
             self.config.api.throttling_rate_limit,
             self.config.api.throttling_burst_limit,
             self.publisher,
+            authorizer=authorizer,
         )
-        self.api_server = make_api_server(api, options.api_port)
+        self.api_server = make_api_server(api, options.api_port, options.control_token)
         if options.warm_api_environments:
             self.function(API).warm(options.warm_api_environments)
         self.api_server.start("http-api")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from pipeline.local.guard import Guard, GuardedHandlerMixin, Refusal
 
 LOOPBACK = "127.0.0.1"
 
@@ -14,8 +17,18 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
-    def __init__(self, port: int, handler_class: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(
+        self,
+        port: int,
+        handler_class: type[BaseHTTPRequestHandler],
+        guard: Callable[[int], Guard] | None = None,
+    ) -> None:
+        """`guard(bound port)` makes the Guard every request passes (see pipeline.local.guard)."""
+        if guard is not None:
+            handler_class = type(handler_class.__name__, (handler_class,), {})
         super().__init__((LOOPBACK, port), handler_class)
+        if guard is not None:
+            handler_class.guard = guard(self.server_address[1])  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
     @property
@@ -35,7 +48,7 @@ class LoopbackServer(ThreadingHTTPServer):
             self._thread.join(timeout=5)
 
 
-class KeepAliveHandler(BaseHTTPRequestHandler):
+class KeepAliveHandler(GuardedHandlerMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body leave in one write; without this Nagle + delayed ACK add ~40 ms a call.
     disable_nagle_algorithm = True
@@ -44,6 +57,9 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would flood the log under load
+
+    def send_refusal(self, refusal: Refusal) -> None:
+        self.send_json(refusal.status, {"message": refusal.message})
 
     def read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

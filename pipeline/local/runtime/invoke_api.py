@@ -14,11 +14,14 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from pipeline import aws_limits
 from pipeline import aws_limits as limits
+from pipeline.local.guard import Guard, Refusal, allowed_origins_from_env
+from pipeline.local.jwt_issuer import DEFAULT_TTL_S, LocalIssuer
 from pipeline.local.runtime.functions import Function, FunctionRegistry, Throttled, function_arn
 from pipeline.local.runtime.httpserver import KeepAliveHandler, LoopbackServer
 
@@ -28,7 +31,27 @@ INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$
 FUNCTION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$")
 LIST_PATH = re.compile(r"^/2015-03-31/functions/?$")
 TAIL_BYTES = 4096
+JWKS_PATH = "/_redline/jwks.json"  # the local JWT issuer's keys (no token needed)
+MINT_PATH = "/_redline/jwt"  # a token from the local issuer (stack token needed)
 ASYNC_THROTTLE_RETRIES = 20
+# Environment variables whose values GetFunction shows as REDACTED: the local stack passes the
+# user's New Relic key and similar secrets from the shell to the functions.
+SECRET_NAME_PARTS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "CREDENTIAL", "AUTH")
+REDACTED = "REDACTED"
+
+
+def redacted_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name: REDACTED if any(part in name.upper() for part in SECRET_NAME_PARTS) else value
+        for name, value in environment.items()
+    }
+
+
+def invoke_body_limit(method: str, path: str, headers: Mapping[str, str]) -> int:
+    """Lambda's payload maximum: 6 MB synchronous, 1 MB for InvocationType Event."""
+    if headers.get("X-Amz-Invocation-Type") == "Event":
+        return aws_limits.LAMBDA_MAX_ASYNC_PAYLOAD_BYTES
+    return aws_limits.LAMBDA_MAX_PAYLOAD_BYTES
 
 
 def function_configuration(function: Function) -> dict[str, Any]:
@@ -42,7 +65,7 @@ def function_configuration(function: Function) -> dict[str, Any]:
         "MemorySize": spec.memory_mb,
         "Version": "$LATEST",
         "State": "Active",
-        "Environment": {"Variables": dict(spec.environment)},
+        "Environment": {"Variables": redacted_environment(spec.environment)},
     }
 
 
@@ -74,17 +97,46 @@ def _invoke_async(function: Function, event: Any) -> None:
 
 
 def make_invoke_server(
-    registry: FunctionRegistry, port: int, status: Callable[[], dict[str, Any]] | None = None
+    registry: FunctionRegistry,
+    port: int,
+    status: Callable[[], dict[str, Any]] | None = None,
+    control_token: str | None = None,
+    issuer: LocalIssuer | None = None,
+    audiences: tuple[str, ...] = (),
 ) -> LoopbackServer:
     """The Invoke API; `GET /_redline/health` and `GET /_redline/status` describe the runtime."""
 
     class InvokeHandler(KeepAliveHandler):
+        def send_refusal(self, refusal: Refusal) -> None:
+            error_type = {
+                413: "RequestEntityTooLargeException",
+                400: "InvalidRequestContentException",
+            }
+            self._error(
+                refusal.status,
+                error_type.get(refusal.status, "AccessDeniedException"),
+                refusal.message,
+            )
+
         def _error(self, status: int, error_type: str, message: str, **extra: Any) -> None:
             self.send_json(
                 status,
                 {"Type": "User", "message": message, **extra},
                 headers=[("x-amzn-ErrorType", error_type)],
             )
+
+        def _mint(self, body: bytes) -> None:
+            """{"audience": one of the API's, "ttl_seconds": n} -> {"token": a JWT}."""
+            try:
+                request = json.loads(body or b"{}")
+                audience = request.get("audience") or audiences[0]
+                ttl_s = float(request.get("ttl_seconds", DEFAULT_TTL_S))
+                if ttl_s < 1:
+                    raise ValueError(f"ttl_seconds must be 1 or more, got {ttl_s:g}")
+            except (ValueError, AttributeError, IndexError, TypeError) as exc:
+                self.send_json(400, {"message": f"bad token request: {exc}"})
+                return
+            self.send_json(200, {"token": issuer.mint(audience, ttl_s=ttl_s)})
 
         def _function(self, name: str) -> Function | None:
             function = registry.get(unquote(name))
@@ -100,6 +152,9 @@ def make_invoke_server(
             path = urlsplit(self.path).path
             if path == "/_redline/health":
                 self.send_json(200, {"status": "ok", "functions": sorted(registry.functions)})
+                return
+            if path == JWKS_PATH and issuer is not None:
+                self.send_json(200, issuer.jwks())
                 return
             if path == "/_redline/status" and status is not None:
                 self.send(200, json.dumps(status(), default=str).encode("utf-8"))
@@ -119,6 +174,9 @@ def make_invoke_server(
         def do_POST(self) -> None:
             path = urlsplit(self.path).path
             body = self.read_body()
+            if path == MINT_PATH and issuer is not None:
+                self._mint(body)
+                return
             found = INVOKE_PATH.match(path)
             if not found:
                 self._error(404, "ResourceNotFoundException", f"no route for POST {path}")
@@ -188,4 +246,15 @@ def make_invoke_server(
                 return
             self.send(200, (result.payload or "null").encode("utf-8"), headers)
 
-    return LoopbackServer(port, InvokeHandler)
+    origins = allowed_origins_from_env()
+    return LoopbackServer(
+        port,
+        InvokeHandler,
+        guard=lambda bound: Guard(
+            bound,
+            control_token,
+            origins,
+            public_paths=frozenset({JWKS_PATH}),
+            body_limit=invoke_body_limit,
+        ),
+    )

@@ -55,6 +55,9 @@ resource "aws_dynamodb_table" "this" {
   write_capacity = local.provisioned ? var.write_capacity : null
   hash_key       = "event_id"
 
+  # Production tables refuse DeleteTable (and `terraform destroy`) until this is turned off.
+  deletion_protection_enabled = var.deletion_protection
+
   dynamic "attribute" {
     for_each = local.key_attributes
     content {
@@ -97,6 +100,9 @@ resource "aws_dynamodb_table" "autoscaled" {
   read_capacity  = var.read_capacity
   write_capacity = var.write_capacity
   hash_key       = "event_id"
+
+  # Production tables refuse DeleteTable (and `terraform destroy`) until this is turned off.
+  deletion_protection_enabled = var.deletion_protection
 
   dynamic "attribute" {
     for_each = local.key_attributes

@@ -78,3 +78,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection: DeleteTable is refused while it is on (production)."
+  type        = bool
+  default     = false
+}

@@ -14,6 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from pipeline.local import loopback
 from tests.integration.local.conftest import unique
 
 pytestmark = pytest.mark.integration
@@ -260,11 +261,14 @@ def test_the_local_stack_publishes_aws_metrics_through_the_control_route(gateway
             }
         ],
     }
-    request = urllib.request.Request(
-        f"{gateway.endpoint_url}/_redline/metrics", data=json.dumps(body).encode(), method="POST"
+    status, _ = loopback.request(
+        f"{gateway.endpoint_url}/_redline/metrics",
+        "POST",
+        json.dumps(body).encode(),
+        timeout_s=30,
+        token=gateway.token,
     )
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        assert reply.status == 200
+    assert status == 200
     result = cloudwatch.get_metric_data(
         MetricDataQueries=[query("Duration", "AWS/Lambda", "p50", 60, {"FunctionName": function})],
         **window(),

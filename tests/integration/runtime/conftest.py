@@ -61,7 +61,7 @@ def environment(tmp_path: Path, overrides: dict[str, Any] | None = None) -> Envi
     """The local environment file with unique names and `overrides` merged in (per section)."""
     data = to_tfvars(load_environment("local"))
     suffix = uuid.uuid4().hex[:8]
-    data["environment"] = f"t{suffix}"
+    data["environment"] = f"local-t{suffix}"  # auth NONE: a local environment
     data["stream"]["name"] = f"redline-events-{suffix}"
     data["table"]["name"] = f"redline-events-{suffix}"
     data["queues"]["dead_letter_name"] = f"redline-dlq-{suffix}"
@@ -91,6 +91,7 @@ def running_runtime(
             api_port=free_port(),
             lambda_port=free_port(),
             state_dir=tmp_path / "state",
+            control_token=gateway.token,
             **options,
         )
     )

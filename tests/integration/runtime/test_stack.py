@@ -114,6 +114,13 @@ def test_up_put_a_record_read_it_through_the_api_then_down_leaves_no_process(tmp
 
         status = _cli("status", state_dir=state)
         assert status.returncode == 0 and "gateway" in status.stdout and "runtime" in status.stdout
+        # The control token: in stack.json, readable by the user only, never printed.
+        assert (state / "stack.json").stat().st_mode & 0o777 == 0o600
+        assert len(stack["token"]) >= 32
+        as_json = _cli("status", "--json", state_dir=state)
+        assert "invocations" in as_json.stdout  # the runtime's own status (token-protected)
+        for output in (up.stdout, status.stdout, as_json.stdout):
+            assert stack["token"] not in output
     finally:
         down = _cli("down", state_dir=state)
     assert down.returncode == 0, down.stderr

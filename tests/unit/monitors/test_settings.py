@@ -72,3 +72,20 @@ def test_describe_never_shows_the_key(settings_for):
     settings = settings_for(NEW_RELIC_LICENSE_KEY="secret-license-key-123")
     assert settings.sends_to_new_relic
     assert "secret-license-key-123" not in repr(settings.describe())
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://metric-api.newrelic.com/metric/v1", "http://10.0.0.5:8080/metric/v1"],
+)
+def test_a_plain_http_metric_api_url_is_refused_outside_loopback(settings_for, url):
+    with pytest.raises(SettingsError) as error:
+        settings_for(NEW_RELIC_METRIC_API_URL=url)
+    assert "NEW_RELIC_METRIC_API_URL must be https" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/metric/v1", "http://localhost:9/v1", "http://[::1]:9/v1"]
+)
+def test_plain_http_is_allowed_to_this_machine(settings_for, url):
+    assert settings_for(NEW_RELIC_METRIC_API_URL=url).metric_api_url == url

@@ -8,6 +8,7 @@ from pipeline.config import (
     available_environments,
     load_environment,
     parse_environment,
+    to_tfvars,
 )
 
 
@@ -131,3 +132,30 @@ def test_record_age_must_leave_half_the_retention_to_replay(age):
 
     assert "ingest.maximum_record_age_seconds must be 60..43200" in str(raised.value)
     assert f"got {age}" in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", "staging", "localhost"])
+def test_an_open_api_is_refused_outside_local_environments(name):
+    data = to_tfvars(load_environment("local"))
+    data["environment"] = name
+    with pytest.raises(EnvironmentConfigError) as error:
+        parse_environment(data, source=f"{name}.tfvars.json")
+    assert "api.auth_type NONE" in str(error.value)
+    assert "use AWS_IAM or JWT" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["local", "local-iam", "local-ci"])
+def test_local_environments_may_leave_the_api_open(name):
+    data = to_tfvars(load_environment("local"))
+    data["environment"] = name
+    assert parse_environment(data).api.auth_type == "NONE"
+
+
+def test_the_loaders_default_auth_is_aws_iam_and_jwt_needs_issuer_and_audience():
+    data = to_tfvars(load_environment("dev"))
+    del data["api"]["auth_type"]
+    assert parse_environment(data).api.auth_type == "AWS_IAM"
+    data["api"].update(auth_type="JWT", jwt_issuer="", jwt_audience=[])
+    with pytest.raises(EnvironmentConfigError) as error:
+        parse_environment(data)
+    assert "api.auth_type JWT needs api.jwt_issuer" in str(error.value)

@@ -8,7 +8,12 @@ import hcl2
 import pytest
 from pydantic import BaseModel
 
-from pipeline.config import EnvironmentConfig, EnvironmentConfigError, parse_environment
+from pipeline.config import (
+    EnvironmentConfig,
+    EnvironmentConfigError,
+    is_local_environment,
+    parse_environment,
+)
 from tests.unit.terraform.conftest import ENVIRONMENTS, TfType, mismatches, parse_type
 
 ENV_FILES = sorted(ENVIRONMENTS.glob("*.tfvars.json"))
@@ -87,7 +92,10 @@ def test_a_string_where_terraform_wants_a_number_is_reported():
 
 
 @pytest.mark.parametrize(
-    "env_file", [p for p in ENV_FILES if p.name != "local.tfvars.json"], ids=lambda p: p.name
+    "env_file",
+    # local and local-* are for the local stack only: never deployed, no backend
+    [p for p in ENV_FILES if not is_local_environment(p.name.removesuffix(".tfvars.json"))],
+    ids=lambda p: p.name,
 )
 def test_every_aws_environment_has_a_partial_s3_backend_with_a_lockfile(env_file):
     env = env_file.name.removesuffix(".tfvars.json")

@@ -155,3 +155,24 @@ def test_an_init_past_the_init_timeout_is_an_invocation_error_not_a_crash(tmp_pa
         "errorType": "Runtime.InitTimeout",
     }
     assert function.stats.errors == 1 and function.running == 0
+
+
+def test_get_function_shows_secret_looking_variables_as_redacted():
+    from pipeline.local.runtime.invoke_api import redacted_environment
+
+    shown = redacted_environment(
+        {
+            "NEW_RELIC_LICENSE_KEY": "nr-key",
+            "AWS_SECRET_ACCESS_KEY": "s",
+            "REDLINE_API_TOKEN": "t",
+            "DB_PASSWORD": "p",
+            "TABLE_NAME": "events",
+        }
+    )
+    assert shown == {
+        "NEW_RELIC_LICENSE_KEY": "REDACTED",
+        "AWS_SECRET_ACCESS_KEY": "REDACTED",
+        "REDLINE_API_TOKEN": "REDACTED",
+        "DB_PASSWORD": "REDACTED",
+        "TABLE_NAME": "events",
+    }
