@@ -506,6 +506,8 @@ def _run(
         users=users_per_process(scenario, workers, peak_rate(scenario, start_rate)),
         start_rate=start_rate,
         cloudwatch_in_loop=target.limits_emulated,
+        health_checks=health_checks(target, run_dir),
+        stack_logs=str(Path(target.info["logs"]["gateway"]).parent) if target.info else "",
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -550,6 +552,31 @@ def _run(
     )
 
 
+def health_checks(target: Target, run_dir: Path) -> list[dict[str, str]]:
+    """What the controller asks before each step: every part of the local stack, or the
+    deployed API's health route."""
+    from loadtests.health import API, GATEWAY, RUNTIME
+
+    endpoints = target.endpoints
+    api = {"part": API, "url": f"{endpoints.api_url}/health"}
+    if target.name != "local" or not target.info:
+        return [api]
+    logs = run_dir / rf.LOGS_DIR
+    return [
+        {
+            "part": GATEWAY,
+            "url": f"{target.info['aws_endpoint_url']}/_redline/health",
+            "log": str(logs / "gateway.log"),
+        },
+        {
+            "part": RUNTIME,
+            "url": f"{target.info['lambda_endpoint_url']}/_redline/health",
+            "log": str(logs / "runtime.log"),
+        },
+        {**api, "log": str(logs / "functions" / f"{endpoints.api_function}.log")},
+    ]
+
+
 def finalize(
     config: RunConfig,
     target: Target,
@@ -589,7 +616,10 @@ def finalize(
                 config.endpoints,
                 work_dir,
                 prefix=f"{config.run_id}.",
-                drain_timeout_s=0.0 if interrupted else scenario.drain_timeout_s,
+                # a broken target will not drain: audit what is stored now
+                drain_timeout_s=0.0
+                if interrupted or controller.get("error")
+                else scenario.drain_timeout_s,
             )
             folder.write_json(run_dir / rf.AUDIT_JSON, audit_result.to_dict())
         except Exception as exc:
@@ -636,11 +666,14 @@ def finalize(
     )
     knee = controller.get("knee_rps")
     passed = all(g.passed for g in gate_results) and not problems and not interrupted
-    if scenario.shape == "capacity" and not knee:
+    if scenario.shape == "capacity" and not knee and not controller.get("error"):
         problems.append("no rate was sustained: the knee is below the search's lowest probe")
         passed = False
     summary = {
-        "knee_rps": knee,
+        "knee_rps": knee,  # accepted records/s at the highest sustained probe
+        "knee_target_rps": controller.get("knee_target_rps"),
+        "knee_offered_rps": controller.get("knee_offered_rps"),
+        "broken": bool(problems),
         "bottleneck": bottleneck,
         "gates": [g.to_dict() for g in gate_results],
         "passed": passed,
@@ -678,7 +711,15 @@ def print_summary(
     print(line)
     print(f"RESULT: {'PASS' if summary['passed'] else 'FAIL'}   run folder: {run_dir}")
     if summary.get("knee_rps") is not None:
-        print(f"knee: {summary['knee_rps']:.0f} records/s")
+        print(
+            f"knee: {summary['knee_rps']:.0f} records/s accepted"
+            + (
+                f" (offered {summary['knee_offered_rps']:.0f}/s at a target of"
+                f" {summary['knee_target_rps']:.0f}/s)"
+                if summary.get("knee_target_rps")
+                else ""
+            )
+        )
     if summary.get("bottleneck"):
         b = summary["bottleneck"]
         print(f"first bottleneck: {b['resource']} ({b['evidence']})")

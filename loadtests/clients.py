@@ -184,6 +184,7 @@ class KinesisProducer:
             accepted_bytes=accepted_bytes,
             throttled=throttled,
             errors=errors + len(pending),
+            failures=errors,
         )
         return PutOutcome(accepted_ids, throttled, errors, len(pending))
 

@@ -42,6 +42,8 @@ class RunConfig:
     users: dict[str, int] = field(default_factory=dict)  # user class -> users per process
     start_rate: float = 100.0  # capacity: first probe
     cloudwatch_in_loop: bool = True  # per-second metrics exist (local stack)
+    health_checks: list[dict[str, str]] = field(default_factory=list)  # loadtests.health
+    stack_logs: str = ""  # the local stack's log folder (copied to the run folder's logs/)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

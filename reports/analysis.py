@@ -524,7 +524,7 @@ def analyse(run: Run) -> Analysis:
     family = ingest if ingest is not None else api
     if run.steps:
         levels = knees.levels_from_steps(run.steps)
-        source = "capacity search (steps.csv)"
+        source = "steps.csv (each step judged; percentiles from merged histograms)"
     else:
         levels = knees.levels_from_timeline(
             family.target,

@@ -1,0 +1,95 @@
+"""Is the target healthy? A dead part must stop a run, never read as saturation.
+
+A gateway whose engine died answers 503 to every call; a load test that judged those calls
+would call the failure a knee. So the controller asks each part of the target for its health
+before it judges a step (and every few seconds while a phase runs): the local stack's gateway
+(`/_redline/health`, which checks each engine), the Lambda runtime (`/_redline/health`) and the
+HTTP API (`/health`); on AWS, the API's health route. The first part that does not answer
+healthy stops the run (exit 3), named with the log to read.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pipeline.local import loopback
+
+TIMEOUT_S = 5.0
+GATEWAY, RUNTIME, API = "gateway", "runtime", "api"
+BROKEN_ERROR_SHARE = 0.05  # more failed calls than this, not throttled: the target is broken
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    part: str  # gateway | runtime | api
+    url: str
+    log: str = ""  # the part's own log (as the run folder will hold it)
+
+
+class TargetUnhealthy(RuntimeError):
+    """A part of the target is down or failing: the run is broken (exit 3), not saturated."""
+
+
+def run_log_path(path: str, stack_logs: str, run_logs: str) -> str:
+    """Where a stack log will be in the run folder (the stack's logs are copied there)."""
+    try:
+        return str(Path(run_logs) / Path(path).relative_to(stack_logs))
+    except ValueError:
+        return path
+
+
+def _get(url: str) -> tuple[int | None, Any, str]:
+    """(HTTP status or None when nothing answered, JSON body or None, error text)."""
+    try:
+        if urlsplit(url).hostname in loopback.LOOPBACK_HOSTS:
+            status, raw = loopback.request(url, timeout_s=TIMEOUT_S)
+        else:
+            with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:  # noqa: S310  # nosec B310
+                status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        return None, None, str(getattr(exc, "reason", exc))
+    try:
+        return status, json.loads(raw or b"null"), ""
+    except ValueError:
+        return status, None, ""
+
+
+def check(checks: list[HealthCheck], stack_logs: str = "", run_logs: str = "") -> None:
+    """Raise TargetUnhealthy naming the first part that is not healthy, and its log."""
+    for item in checks:
+        status, body, error = _get(item.url)
+        if status is None:
+            raise TargetUnhealthy(
+                f"{item.part} is not answering ({item.url}: {error}); its log: {item.log}"
+            )
+        if item.part == GATEWAY and isinstance(body, dict):
+            for engine, state in (body.get("checks") or {}).items():
+                if isinstance(state, dict) and not state.get("ok", True):
+                    log = run_log_path(str(state.get("log", "")), stack_logs, run_logs)
+                    raise TargetUnhealthy(
+                        f"{engine} (behind the gateway) is down: the gateway answers"
+                        f" HTTP {status} at {item.url}; its log: {log or item.log}"
+                    )
+        healthy = status < 500 if item.part == API else status == 200
+        if not healthy:
+            raise TargetUnhealthy(
+                f"{item.part} answers HTTP {status} at {item.url}; its log: {item.log}"
+            )
+
+
+def check_errors(offered: int, failures: int, what: str) -> None:
+    """Records refused by errors other than throttles (HTTP 5xx, no answer) are a broken
+    target, never a throttle: stop the run rather than judge them as capacity."""
+    if offered and failures > offered * BROKEN_ERROR_SHARE:
+        raise TargetUnhealthy(
+            f"{failures} of {offered} {what} records failed with errors other than throttling"
+            " (HTTP 5xx or no answer): the target is broken, not saturated"
+        )
