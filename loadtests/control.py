@@ -92,7 +92,11 @@ class Controller:
         self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
-        self.health_checks = [health.HealthCheck(**c) for c in config.health_checks]
+        self.health = health.HealthMonitor(
+            [health.HealthCheck(**c) for c in config.health_checks],
+            config.stack_logs,
+            str(Path(config.run_dir) / rf.LOGS_DIR),
+        )
 
     # -- plumbing -----------------------------------------------------------------------
     def merge(self, client_id: str, data: dict) -> None:
@@ -210,11 +214,7 @@ class Controller:
         self.knee = search.knee_accepted
 
     def _check_health(self) -> None:
-        health.check(
-            self.health_checks,
-            self.config.stack_logs,
-            str(Path(self.config.run_dir) / rf.LOGS_DIR),
-        )
+        self.health.check()
 
     def _sleep(self, seconds: float) -> None:
         """Sleep through a phase, checking the target's health every few seconds."""

@@ -3,9 +3,9 @@
 A gateway whose engine died answers 503 to every call; a load test that judged those calls
 would call the failure a knee. So the controller asks each part of the target for its health
 before it judges a step (and every few seconds while a phase runs): the local stack's gateway
-(`/_redline/health`, which checks each engine), the Lambda runtime (`/_redline/health`) and the
-HTTP API (`/health`); on AWS, the API's health route. The first part that does not answer
-healthy stops the run (exit 3), named with the log to read.
+(`/_redline/health`, which checks each engine) and Lambda runtime (`/_redline/health`); on AWS,
+the API's health route. The first part that does not answer healthy stops the run (exit 3),
+named with the log to read.
 """
 
 from __future__ import annotations
@@ -62,27 +62,47 @@ def _get(url: str) -> tuple[int | None, Any, str]:
         return status, None, ""
 
 
-def check(checks: list[HealthCheck], stack_logs: str = "", run_logs: str = "") -> None:
-    """Raise TargetUnhealthy naming the first part that is not healthy, and its log."""
-    for item in checks:
-        status, body, error = _get(item.url)
-        if status is None:
-            raise TargetUnhealthy(
-                f"{item.part} is not answering ({item.url}: {error}); its log: {item.log}"
-            )
-        if item.part == GATEWAY and isinstance(body, dict):
-            for engine, state in (body.get("checks") or {}).items():
-                if isinstance(state, dict) and not state.get("ok", True):
-                    log = run_log_path(str(state.get("log", "")), stack_logs, run_logs)
-                    raise TargetUnhealthy(
-                        f"{engine} (behind the gateway) is down: the gateway answers"
-                        f" HTTP {status} at {item.url}; its log: {log or item.log}"
-                    )
-        healthy = status < 500 if item.part == API else status == 200
-        if not healthy:
+class HealthMonitor:
+    """Checks every part each time it is asked. A part that does not answer, or answers
+    unhealthy, stops the run at once; the API alone is allowed a few 5xx answers in a row,
+    since a throttled Lambda behind it answers 5xx too (capacity, not a dead part)."""
+
+    API_5XX_IN_A_ROW = 3
+
+    def __init__(self, checks: list[HealthCheck], stack_logs: str = "", run_logs: str = ""):
+        self.checks = checks
+        self.stack_logs = stack_logs
+        self.run_logs = run_logs
+        self._api_failures = 0
+
+    def check(self) -> None:
+        """Raise TargetUnhealthy naming the first part that is not healthy, and its log."""
+        for item in self.checks:
+            status, body, error = _get(item.url)
+            if status is None:
+                raise TargetUnhealthy(
+                    f"{item.part} is not answering ({item.url}: {error}); its log: {item.log}"
+                )
+            if item.part == GATEWAY and isinstance(body, dict):
+                self._check_engines(item, status, body)
+            if item.part == API:
+                self._api_failures = self._api_failures + 1 if status >= 500 else 0
+                if self._api_failures < self.API_5XX_IN_A_ROW:
+                    continue
+            elif status == 200:
+                continue
             raise TargetUnhealthy(
                 f"{item.part} answers HTTP {status} at {item.url}; its log: {item.log}"
             )
+
+    def _check_engines(self, item: HealthCheck, status: int, body: dict[str, Any]) -> None:
+        for engine, state in (body.get("checks") or {}).items():
+            if isinstance(state, dict) and not state.get("ok", True):
+                log = run_log_path(str(state.get("log", "")), self.stack_logs, self.run_logs)
+                raise TargetUnhealthy(
+                    f"{engine} (behind the gateway) is down: the gateway answers"
+                    f" HTTP {status} at {item.url}; its log: {log or item.log}"
+                )
 
 
 def check_errors(offered: int, failures: int, what: str) -> None:
