@@ -157,7 +157,7 @@ CASES = {
         40000,
         ["--key-strategy", "hot", "--hot-key-share", "0.5"],
         1600.0,
-        "kinesis shard writes",
+        "kinesis hot shard",
     ),
     "table": (
         1,

@@ -566,11 +566,13 @@ def health_checks(target: Target, run_dir: Path) -> list[dict[str, str]]:
             "part": GATEWAY,
             "url": f"{target.info['aws_endpoint_url']}/_redline/health",
             "log": str(logs / "gateway.log"),
+            "live_log": target.info["logs"]["gateway"],
         },
         {
             "part": RUNTIME,
             "url": f"{target.info['lambda_endpoint_url']}/_redline/health",
             "log": str(logs / "runtime.log"),
+            "live_log": target.info["logs"]["runtime"],
         },
     ]
 
@@ -586,7 +588,7 @@ def finalize(
     interrupted: bool,
 ) -> int:
     from loadtests import audit as audits
-    from loadtests import cloudwatch
+    from loadtests import cloudwatch, kinesis_shards
 
     scenario = config.scenario
     work_dir = Path(config.work_dir)
@@ -602,8 +604,8 @@ def finalize(
 
     audit_result = None
     if any(work_dir.glob(f"{ACKED_PREFIX}*")):
-        if interrupted:
-            print("==> interrupted: skipping the drain wait, auditing what is stored now")
+        if interrupted or controller.get("error"):
+            print("==> stopped early: skipping the drain wait, auditing what is stored now")
         else:
             print(
                 f"==> auditing for loss (waiting up to {scenario.drain_timeout_s:.0f} s"
@@ -630,6 +632,11 @@ def finalize(
     except Exception as exc:
         problems.append(f"CloudWatch metrics not read: {exc}")
     folder.write_csv(run_dir / rf.CLOUDWATCH_CSV, rf.CLOUDWATCH_COLUMNS, cw_rows)
+    try:
+        shard_rows = kinesis_shards.fetch(config.endpoints, window_start, time.time(), period)
+        folder.write_csv(run_dir / rf.KINESIS_SHARDS_CSV, rf.KINESIS_SHARDS_COLUMNS, shard_rows)
+    except Exception as exc:  # evidence for the hot-shard verdict, not a reason to fail
+        print(f"warning: shard-level Kinesis metrics not read: {exc}", flush=True)
 
     steps = controller.get("steps", [])
     probe_only = frozenset(
@@ -647,6 +654,7 @@ def finalize(
         _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
         _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
     )
+    bottleneck = with_hot_shard(bottleneck, run_dir)
     measures = controller.get("measures") or {}
     gate_results = gates.evaluate(
         scenario.gates,
@@ -700,6 +708,24 @@ def finalize(
     if problems:
         return EXIT_BROKEN
     return EXIT_OK if passed else EXIT_GATES
+
+
+def with_hot_shard(bottleneck: dict[str, Any] | None, run_dir: Path) -> dict[str, Any] | None:
+    """A Kinesis bottleneck on one shard names that shard and its share (shard-level metrics)."""
+    from reports import shards
+
+    if not bottleneck or not str(bottleneck.get("resource", "")).lower().startswith("kinesis"):
+        return bottleneck
+    hot = shards.hot_shard_of_run(run_dir)
+    if hot is None:
+        return bottleneck
+    return {
+        **bottleneck,
+        "resource": "kinesis hot shard",
+        "shard_id": hot.shard_id,
+        "shard_share": round(hot.share, 4),
+        "evidence": f"{bottleneck.get('evidence', '')}; {hot.evidence()}".lstrip("; "),
+    }
 
 
 def print_summary(

@@ -30,6 +30,7 @@ class HealthCheck:
     part: str  # gateway | runtime | api
     url: str
     log: str = ""  # the part's own log (as the run folder will hold it)
+    live_log: str = ""  # the same log where the running stack writes it (read for its error)
 
 
 class TargetUnhealthy(RuntimeError):
@@ -80,8 +81,11 @@ class HealthMonitor:
         for item in self.checks:
             status, body, error = _get(item.url)
             if status is None:
+                last = self._last_error(item)
                 raise TargetUnhealthy(
-                    f"{item.part} is not answering ({item.url}: {error}); its log: {item.log}"
+                    f"{item.part} is not answering ({item.url}: {error})"
+                    + (f"; it said: {last}" if last else "")
+                    + f"; its log: {item.log}"
                 )
             if item.part == GATEWAY and isinstance(body, dict):
                 self._check_engines(item, status, body)
@@ -94,6 +98,20 @@ class HealthMonitor:
             raise TargetUnhealthy(
                 f"{item.part} answers HTTP {status} at {item.url}; its log: {item.log}"
             )
+
+    def _last_error(self, item: HealthCheck) -> str:
+        """The part's last `error:` line (e.g. the gateway names the engine that died), with
+        the stack's log paths shown where the run folder will keep them."""
+        if not item.live_log:
+            return ""
+        try:
+            lines = Path(item.live_log).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        last = next((line for line in reversed(lines) if line.startswith("error:")), "")
+        if last and self.stack_logs and self.run_logs:
+            last = last.replace(self.stack_logs, self.run_logs)
+        return last.removeprefix("error:").strip()
 
     def _check_engines(self, item: HealthCheck, status: int, body: dict[str, Any]) -> None:
         for engine, state in (body.get("checks") or {}).items():

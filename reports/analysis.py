@@ -13,7 +13,7 @@ from pipeline import aws_limits as limits
 from pipeline import metrics as m
 from pipeline.config import BillingMode, StreamMode
 from reports import knee as knees
-from reports import model
+from reports import model, shards
 from reports import runfolder as rf
 from reports.reader import Run, Series
 
@@ -368,16 +368,22 @@ def find_bottleneck(
         parts.append(f"offered {rate:,.0f} {unit} then")
     if used is not None:
         parts.append(f"{util_label} at {used:.0%} of its limit")
-    if (
+    hot = shards.hot_shard_of_run(run.path) if resource == "Kinesis shard writes" else None
+    if hot is not None:  # observed: what each shard took and refused
+        resource = "Kinesis hot partition key"
+        parts.append(hot.evidence())
+    elif (
         resource == "Kinesis shard writes"
         and workload_hot_share > 0
         and used is not None
         and used < 0.9
-    ):
+        and not (run.path / rf.KINESIS_SHARDS_CSV).is_file()
+    ):  # an older run folder without shard-level metrics: the configured key mix
         resource = "Kinesis hot partition key"
         parts.append(
             f"the stream was below its limit: one key carries {workload_hot_share:.0%}"
-            " of the records and its shard throttled"
+            " of the records and its shard throttled (from the configured key mix: this run"
+            " has no shard-level metrics)"
         )
     return Bottleneck(resource, metric, first_at, elapsed, total, "; ".join(parts))
 

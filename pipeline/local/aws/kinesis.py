@@ -14,6 +14,7 @@ from pipeline import aws_limits as L
 from pipeline import capacity
 from pipeline import metrics as M
 from pipeline.local.aws import kinesis_iterators as iterators
+from pipeline.local.aws import kinesis_shard_metrics as shard_metrics
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.errors import ACCOUNT_ID, REGION, AwsError
 from pipeline.local.aws.kinesis_validation import validate_put_record, validate_put_records
@@ -341,10 +342,12 @@ class KinesisFront:
                         "ErrorCode": THROTTLED,
                         "ErrorMessage": write_throttle_message(shard.shard_id, name),
                     }
+        shard_ids = [shard.shard_id for shard in shards]
         if len(accepted) == len(records):
             response = self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
             if response.status == 200:
                 self._record_puts(name, len(records), len(records), sum(sizes), admitted_at)
+                shard_metrics.record_writes(self.metrics, name, shard_ids, sizes, None, admitted_at)
             return response
         if accepted:
             forward = dict(request, Records=[records[i] for i in accepted])
@@ -362,6 +365,7 @@ class KinesisFront:
         payload = {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
         response = json_response(payload, KINESIS_CONTENT_TYPE)
         self._record_puts(name, len(records), len(records) - failed, ok_bytes, admitted_at)
+        shard_metrics.record_writes(self.metrics, name, shard_ids, sizes, results, admitted_at)
         return response
 
     def _record_puts(self, name: str, total: int, ok: int, ok_bytes: int, ts: float) -> None:
@@ -397,6 +401,10 @@ class KinesisFront:
             self.metrics.record_many(
                 NAMESPACE, (("StreamName", name),), {_WRITE_EXCEEDED: (1, "Count")}
             )
+            refused = [{"ErrorCode": THROTTLED}]
+            shard_metrics.record_writes(
+                self.metrics, name, [shard.shard_id], [billed], refused, admitted_at
+            )
             return self._error(THROTTLED, write_throttle_message(shard.shard_id, name))
         response = self.engine.call(f"{TARGET_PREFIX}.PutRecord", body, auth)
         if response.status == 200:
@@ -408,6 +416,9 @@ class KinesisFront:
                 (("StreamName", name),),
                 {_INCOMING_RECORDS: (1, "Count"), _INCOMING_BYTES: (exact, "Bytes")},
                 admitted_at,
+            )
+            shard_metrics.record_writes(
+                self.metrics, name, [shard.shard_id], [exact], None, admitted_at
             )
         return response
 
@@ -439,6 +450,7 @@ class KinesisFront:
                 self.metrics.record_many(
                     NAMESPACE, (("StreamName", name),), {_READ_EXCEEDED: (1, "Count")}
                 )
+                shard_metrics.record_read_throttled(self.metrics, name, shard_id)
                 return self._error(THROTTLED, read_throttle_message(shard_id, name))
         forward = dict(request, ShardIterator=given.engine_iterator)
         response = self.engine.call(
@@ -464,6 +476,7 @@ class KinesisFront:
         self.metrics.record(
             NAMESPACE, _ITERATOR_AGE, (("StreamName", name),), age_ms, "Milliseconds"
         )
+        shard_metrics.record_read(self.metrics, name, shard_id, len(got), age_ms)
         return json_response(payload, KINESIS_CONTENT_TYPE)
 
 

@@ -68,3 +68,24 @@ def test_records_failing_with_errors_other_than_throttles_mark_the_target_broken
     assert "51 of 1000 PutRecords records failed with errors other than throttling" in str(
         caught.value
     )
+
+
+def test_a_part_that_stopped_answering_is_named_with_its_last_error(monkeypatch, tmp_path):
+    stack_logs = tmp_path / "stack" / "logs" / "run-1"
+    stack_logs.mkdir(parents=True)
+    live = stack_logs / "gateway.log"
+    live.write_text(
+        "ready http://127.0.0.1:4566\n"
+        f"error: engine kinesis exited with code -9 (log {stack_logs}/aws/kinesalite.log);"
+        " restart the gateway\n"
+    )
+    gateway = health.HealthCheck("gateway", GATEWAY.url, "/run/logs/gateway.log", str(live))
+    answers(monkeypatch, {GATEWAY.url: [(None, None, "Connection refused")]})
+    monitor = health.HealthMonitor([gateway], str(stack_logs), "/run/logs")
+    with pytest.raises(health.TargetUnhealthy) as caught:
+        monitor.check()
+    assert str(caught.value) == (
+        f"gateway is not answering ({GATEWAY.url}: Connection refused); it said: engine kinesis"
+        " exited with code -9 (log /run/logs/aws/kinesalite.log); restart the gateway;"
+        " its log: /run/logs/gateway.log"
+    )
