@@ -203,6 +203,7 @@ KINESIS_SHARD: Final = (
     _shard("WriteProvisionedThroughputExceeded", "Count", "records the shard's limits refused"),
     _shard("ReadProvisionedThroughputExceeded", "Count", "GetRecords calls the shard refused"),
     _shard("OutgoingRecords", "Count", "records GetRecords returned from the shard"),
+    _shard("OutgoingBytes", "Bytes", "bytes GetRecords returned from the shard"),
     _shard(
         "IteratorAgeMilliseconds",
         "Milliseconds",
@@ -216,10 +217,11 @@ SHARD_INCOMING_RECORDS, SHARD_INCOMING_BYTES, SHARD_WRITE_EXCEEDED = (
     KINESIS_SHARD[1].name,
     KINESIS_SHARD[2].name,
 )
-SHARD_READ_EXCEEDED, SHARD_OUTGOING_RECORDS, SHARD_ITERATOR_AGE = (
+SHARD_READ_EXCEEDED, SHARD_OUTGOING_RECORDS, SHARD_OUTGOING_BYTES, SHARD_ITERATOR_AGE = (
     KINESIS_SHARD[3].name,
     KINESIS_SHARD[4].name,
     KINESIS_SHARD[5].name,
+    KINESIS_SHARD[6].name,
 )
 
 DYNAMODB: Final = (

@@ -463,11 +463,10 @@ class KinesisFront:
             payload.get("NextShardIterator"), name, shard_id
         )
         got = payload.get("Records") or []
+        nbytes = sum(
+            capacity.kinesis_record_bytes(base64_length(r["Data"]), r["PartitionKey"]) for r in got
+        )
         if shard is not None:
-            nbytes = sum(
-                capacity.kinesis_record_bytes(base64_length(r["Data"]), r["PartitionKey"])
-                for r in got
-            )
             with stream.lock:
                 shard.read_bytes.debit(nbytes)
         age_ms = payload.get("MillisBehindLatest", 0)
@@ -476,7 +475,7 @@ class KinesisFront:
         self.metrics.record(
             NAMESPACE, _ITERATOR_AGE, (("StreamName", name),), age_ms, "Milliseconds"
         )
-        shard_metrics.record_read(self.metrics, name, shard_id, len(got), age_ms)
+        shard_metrics.record_read(self.metrics, name, shard_id, len(got), nbytes, age_ms)
         return json_response(payload, KINESIS_CONTENT_TYPE)
 
 

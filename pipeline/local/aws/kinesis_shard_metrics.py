@@ -56,7 +56,13 @@ def record_read_throttled(store: MetricStore, stream: str, shard_id: str) -> Non
     )
 
 
-def record_read(store: MetricStore, stream: str, shard_id: str, records: int, age_ms: float):
+def record_read(
+    store: MetricStore, stream: str, shard_id: str, records: int, nbytes: int, age_ms: float
+) -> None:
     dimensions = _dimensions(stream, shard_id)
-    store.record_many(NAMESPACE, dimensions, {M.SHARD_OUTGOING_RECORDS: (records, "Count")})
+    store.record_many(
+        NAMESPACE,
+        dimensions,
+        {M.SHARD_OUTGOING_RECORDS: (records, "Count"), M.SHARD_OUTGOING_BYTES: (nbytes, "Bytes")},
+    )
     store.record(NAMESPACE, M.SHARD_ITERATOR_AGE, dimensions, age_ms, "Milliseconds")

@@ -74,3 +74,4 @@ def test_reads_publish_outgoing_records_and_iterator_age_per_shard(aws):
     assert len(got) == 7
     time.sleep(1.5)
     assert shard_sum(cloudwatch, "OutgoingRecords", name, shard_id, since) == 7
+    assert shard_sum(cloudwatch, "OutgoingBytes", name, shard_id, since) == 7 * (1 + 1)
