@@ -465,10 +465,7 @@ def workload(run: Run, ingest: PerSecond | None, api: PerSecond | None) -> Workl
     api_duration = _mean_over(run.metric(_LAMBDA, DURATION, "Average", api_fn))
     if api_duration:
         api_ms, api_source = api_duration, "measured (Lambda Duration)"
-    elif api is not None and np.isfinite(api.p50).any():
-        api_ms = float(np.nanmedian(api.p50))
-        api_source = "measured (client p50, includes the network)"
-    else:
+    else:  # a median of per-second client p50s would not be a percentile of anything
         api_ms, api_source = DEFAULT_API_MS, f"assumed {DEFAULT_API_MS:g} ms (not measured)"
     hot = _hot_share(options)
     return Workload(
