@@ -654,7 +654,7 @@ def finalize(
         _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
         _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
     )
-    bottleneck = with_hot_shard(bottleneck, run_dir)
+    bottleneck = labelled(with_hot_shard(bottleneck, run_dir))
     measures = controller.get("measures") or {}
     gate_results = gates.evaluate(
         scenario.gates,
@@ -728,6 +728,32 @@ def with_hot_shard(bottleneck: dict[str, Any] | None, run_dir: Path) -> dict[str
     }
 
 
+def labelled(bottleneck: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Say whether the bottleneck was observed (something throttled) or predicted from
+    configuration (a provisioned table needing more write units than it has, while its burst
+    credit still carried the rate: nothing throttled)."""
+    from loadtests.cloudwatch import TABLE_OVERSPEND
+
+    if not bottleneck:
+        return bottleneck
+    predicted = TABLE_OVERSPEND in str(bottleneck.get("reasons", "")) and str(
+        bottleneck.get("metric", "")
+    ).endswith("ConsumedWriteCapacityUnits")
+    return {
+        **bottleneck,
+        "observed": not predicted,
+        **(
+            {
+                "basis": "prediction from configuration: the write units each record cost"
+                " times the rate exceed the provisioned WCU; nothing throttled, the table's"
+                " burst credit still carried the rate"
+            }
+            if predicted
+            else {}
+        ),
+    }
+
+
 def print_summary(
     run_dir: Path, summary: dict[str, Any], audit_result: Any, report_problem: str | None
 ) -> None:
@@ -747,6 +773,8 @@ def print_summary(
     if summary.get("bottleneck"):
         b = summary["bottleneck"]
         print(f"first bottleneck: {b['resource']} ({b['evidence']})")
+        if b.get("basis"):
+            print(f"  note: {b['basis']}")
     if summary.get("generator_limited"):
         print("warning: the load generator could not keep the target rate in some steps")
     if audit_result is not None:
