@@ -64,22 +64,32 @@ def _get(url: str) -> tuple[int | None, Any, str]:
 
 
 class HealthMonitor:
-    """Checks every part each time it is asked. A part that does not answer, or answers
-    unhealthy, stops the run at once; the API alone is allowed a few 5xx answers in a row,
-    since a throttled Lambda behind it answers 5xx too (capacity, not a dead part)."""
+    """Checks every part each time it is asked. A part that refuses the connection, or
+    answers unhealthy, stops the run at once; a part that times out three checks in a row
+    (a dead one refuses at once; a busy one is slow), and the API's health route answering
+    5xx three times in a row (a throttled Lambda behind it answers 5xx too), stop it too."""
 
     API_5XX_IN_A_ROW = 3
+    TIMEOUTS_IN_A_ROW = 3
 
     def __init__(self, checks: list[HealthCheck], stack_logs: str = "", run_logs: str = ""):
         self.checks = checks
         self.stack_logs = stack_logs
         self.run_logs = run_logs
         self._api_failures = 0
+        self._timeouts: dict[str, int] = {}
 
     def check(self) -> None:
         """Raise TargetUnhealthy naming the first part that is not healthy, and its log."""
         for item in self.checks:
             status, body, error = _get(item.url)
+            if status is None and "timed out" in error:
+                # slow, not dead (a saturated 2-core machine): three in a row to fail
+                self._timeouts[item.part] = self._timeouts.get(item.part, 0) + 1
+                if self._timeouts[item.part] < self.TIMEOUTS_IN_A_ROW:
+                    continue
+            else:
+                self._timeouts[item.part] = 0
             if status is None:
                 last = self._last_error(item)
                 raise TargetUnhealthy(

@@ -89,3 +89,32 @@ def test_a_part_that_stopped_answering_is_named_with_its_last_error(monkeypatch,
         " exited with code -9 (log /run/logs/aws/kinesalite.log); restart the gateway;"
         " its log: /run/logs/gateway.log"
     )
+
+
+def test_a_part_timing_out_is_slow_until_three_checks_in_a_row(monkeypatch):
+    timeout = (None, None, "timed out")
+    answers(
+        monkeypatch, {RUNTIME.url: [timeout, timeout, (200, {}, ""), timeout, timeout, timeout]}
+    )
+    monitor = health.HealthMonitor([RUNTIME])
+    for _ in range(5):  # timed out, timed out, answered (resets), timed out, timed out
+        monitor.check()
+    with pytest.raises(health.TargetUnhealthy, match="runtime is not answering"):
+        monitor.check()
+
+
+def test_only_5xx_and_refused_connections_count_as_a_failed_target():
+    from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+    from loadtests.clients import target_failed
+
+    def client_error(status: int, code: str) -> ClientError:
+        return ClientError(
+            {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutRecords"
+        )
+
+    assert target_failed(client_error(503, "ServiceUnavailable"))
+    assert target_failed(EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
+    assert not target_failed(client_error(400, "ProvisionedThroughputExceededException"))
+    assert not target_failed(ReadTimeoutError(endpoint_url="http://127.0.0.1:1"))
+    assert not target_failed(None)
