@@ -739,6 +739,8 @@ def _run(
         cloudwatch_in_loop=target.limits_emulated,
         records=args.records,
         on_worker_loss=args.on_worker_loss,
+        health_checks=health_checks(target, run_dir),
+        stack_logs=str(Path(target.info["logs"]["gateway"]).parent) if target.info else "",
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -815,6 +817,31 @@ def _run(
     )
 
 
+def health_checks(target: Target, run_dir: Path) -> list[dict[str, str]]:
+    """What the controller asks every few seconds: the local stack's gateway (and through it
+    each engine) and runtime, or the deployed API's health route. The local API is left out:
+    a throttled API function answers 5xx too, and the runtime's health covers its process."""
+    from loadtests.health import API, GATEWAY, RUNTIME
+
+    if target.name != "local" or not target.info:
+        return [{"part": API, "url": f"{target.endpoints.api_url}/health"}]
+    logs = run_dir / rf.LOGS_DIR
+    return [
+        {
+            "part": GATEWAY,
+            "url": f"{target.info['aws_endpoint_url']}/_redline/health",
+            "log": str(logs / "gateway.log"),
+            "live_log": target.info["logs"]["gateway"],
+        },
+        {
+            "part": RUNTIME,
+            "url": f"{target.info['lambda_endpoint_url']}/_redline/health",
+            "log": str(logs / "runtime.log"),
+            "live_log": target.info["logs"]["runtime"],
+        },
+    ]
+
+
 def finalize(
     config: RunConfig,
     target: Target,
@@ -827,7 +854,7 @@ def finalize(
     resharder: scaling_run.Resharder | None = None,
 ) -> int:
     from loadtests import audit as audits
-    from loadtests import cloudwatch
+    from loadtests import cloudwatch, kinesis_shards
 
     scenario = config.scenario
     work_dir = Path(config.work_dir)
@@ -848,8 +875,8 @@ def finalize(
     if not schema.enabled:
         print("==> not audited: audit.enabled is false in the environment file")
     elif any(work_dir.glob(f"{ACKED_PREFIX}*")):
-        if interrupted:
-            print("==> interrupted: skipping the drain wait, auditing what is stored now")
+        if interrupted or controller.get("error"):
+            print("==> stopped early: skipping the drain wait, auditing what is stored now")
         else:
             print(
                 f"==> auditing for loss (waiting up to {scenario.drain_timeout_s:.0f} s"
@@ -860,7 +887,10 @@ def finalize(
                 config.endpoints,
                 work_dir,
                 prefix=f"{config.run_id}.",
-                drain_timeout_s=0.0 if interrupted else scenario.drain_timeout_s,
+                # a broken target will not drain: audit what is stored now
+                drain_timeout_s=0.0
+                if interrupted or controller.get("error")
+                else scenario.drain_timeout_s,
                 by_key=target.name == "aws",  # read only the run's items, never the table
                 schema=schema,
             )
@@ -889,6 +919,11 @@ def finalize(
     except Exception as exc:
         problems.append(f"CloudWatch metrics not read: {exc}")
     folder.write_csv(run_dir / rf.CLOUDWATCH_CSV, rf.CLOUDWATCH_COLUMNS, cw_rows)
+    try:
+        shard_rows = kinesis_shards.fetch(config.endpoints, window_start, time.time(), period)
+        folder.write_csv(run_dir / rf.KINESIS_SHARDS_CSV, rf.KINESIS_SHARDS_COLUMNS, shard_rows)
+    except Exception as exc:  # evidence for the hot-shard verdict, not a reason to fail
+        print(f"warning: shard-level Kinesis metrics not read: {exc}", flush=True)
 
     steps = controller.get("steps", [])
     probe_only = frozenset(
@@ -906,6 +941,7 @@ def finalize(
         _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
         _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
     )
+    bottleneck = labelled(with_hot_shard(bottleneck, run_dir))
     measures = controller.get("measures") or {}
     gate_results = gates.evaluate(
         scenario.gates,
@@ -923,11 +959,14 @@ def finalize(
     )
     knee = controller.get("knee_rps")
     passed = all(g.passed for g in gate_results) and not problems and not interrupted
-    if scenario.shape == "capacity" and not knee:
+    if scenario.shape == "capacity" and not knee and not controller.get("error"):
         problems.append("no rate was sustained: the knee is below the search's lowest probe")
         passed = False
     summary = {
-        "knee_rps": knee,
+        "knee_rps": knee,  # accepted records/s at the highest sustained probe
+        "knee_target_rps": controller.get("knee_target_rps"),
+        "knee_offered_rps": controller.get("knee_offered_rps"),
+        "broken": bool(problems),
         "bottleneck": bottleneck,
         "gates": [g.to_dict() for g in gate_results],
         "passed": passed,
@@ -961,6 +1000,50 @@ def finalize(
     return EXIT_OK if passed else EXIT_GATES
 
 
+def with_hot_shard(bottleneck: dict[str, Any] | None, run_dir: Path) -> dict[str, Any] | None:
+    """A Kinesis bottleneck on one shard names that shard and its share (shard-level metrics)."""
+    from reports import shards
+
+    if not bottleneck or not str(bottleneck.get("resource", "")).lower().startswith("kinesis"):
+        return bottleneck
+    hot = shards.hot_shard_of_run(run_dir)
+    if hot is None:
+        return bottleneck
+    return {
+        **bottleneck,
+        "resource": "kinesis hot shard",
+        "shard_id": hot.shard_id,
+        "shard_share": round(hot.share, 4),
+        "evidence": f"{bottleneck.get('evidence', '')}; {hot.evidence()}".lstrip("; "),
+    }
+
+
+def labelled(bottleneck: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Say whether the bottleneck was observed (something throttled) or predicted from
+    configuration (a provisioned table needing more write units than it has, while its burst
+    credit still carried the rate: nothing throttled)."""
+    from loadtests.cloudwatch import TABLE_OVERSPEND
+
+    if not bottleneck:
+        return bottleneck
+    predicted = TABLE_OVERSPEND in str(bottleneck.get("reasons", "")) and str(
+        bottleneck.get("metric", "")
+    ).endswith("ConsumedWriteCapacityUnits")
+    return {
+        **bottleneck,
+        "observed": not predicted,
+        **(
+            {
+                "basis": "prediction from configuration: the write units each record cost"
+                " times the rate exceed the provisioned WCU; nothing throttled, the table's"
+                " burst credit still carried the rate"
+            }
+            if predicted
+            else {}
+        ),
+    }
+
+
 def print_summary(
     run_dir: Path, summary: dict[str, Any], audit_result: Any, report_problem: str | None
 ) -> None:
@@ -968,10 +1051,20 @@ def print_summary(
     print(line)
     print(f"RESULT: {'PASS' if summary['passed'] else 'FAIL'}   run folder: {run_dir}")
     if summary.get("knee_rps") is not None:
-        print(f"knee: {summary['knee_rps']:.0f} records/s")
+        print(
+            f"knee: {summary['knee_rps']:.0f} records/s accepted"
+            + (
+                f" (offered {summary['knee_offered_rps']:.0f}/s at a target of"
+                f" {summary['knee_target_rps']:.0f}/s)"
+                if summary.get("knee_target_rps")
+                else ""
+            )
+        )
     if summary.get("bottleneck"):
         b = summary["bottleneck"]
         print(f"first bottleneck: {b['resource']} ({b['evidence']})")
+        if b.get("basis"):
+            print(f"  note: {b['basis']}")
     if summary.get("generator_limited"):
         print("warning: the load generator could not keep the target rate in some steps")
     for caveat in summary.get("caveats") or []:

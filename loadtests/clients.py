@@ -15,7 +15,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+)
 
 from loadtests import timeline as tl
 from loadtests.keys import KeyChooser
@@ -31,6 +36,14 @@ THROTTLE_CODES = frozenset(
     }
 )
 EVENT_SOURCE = "redline-loadtest"
+
+
+def target_failed(exc: Exception | None) -> bool:
+    """The target answered 5xx or nothing answered the connection: a broken target, never a
+    throttle (a read timeout is not counted: a saturated target is slow, not dead)."""
+    if isinstance(exc, ClientError):
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return isinstance(exc, EndpointConnectionError | ConnectionClosedError)
 
 
 def kinesis_client(region: str, endpoint_url: str | None, pool: int = 50) -> Any:
@@ -142,7 +155,7 @@ class KinesisProducer:
         """Put `records` (first attempt at the slot), retrying refused entries with backoff."""
         pending = records
         accepted_ids: list[str] = []
-        throttled = errors = 0
+        throttled = errors = failures = 0
         offered_bytes = sum(len(data) + len(key) for _, data, key in records)
         accepted_bytes = 0
         attempt = 0
@@ -157,6 +170,8 @@ class KinesisProducer:
             accepted_bytes += done_bytes
             throttled += call_throttled
             errors += call_errors
+            if call_errors and target_failed(exception):
+                failures += call_errors
             self.fire(
                 request_type="kinesis",
                 name="PutRecords" if attempt == 0 else "PutRecords retry",
@@ -189,6 +204,7 @@ class KinesisProducer:
             accepted_bytes=accepted_bytes,
             throttled=throttled,
             errors=errors + len(pending),
+            failures=failures,
         )
         return PutOutcome(accepted_ids, throttled, errors, len(pending))
 

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import gevent
 from locust.runners import MasterRunner
 
+from loadtests import health
 from loadtests import timeline as tl
 from loadtests.cloudwatch import downstream_throttles
 from loadtests.process import open_acked_file
@@ -30,6 +31,7 @@ from loadtests.workers import WorkerLoss, WorkerLost, WorkerWatch, alive_worker_
 from reports import runfolder as rf
 
 PROGRESS_EVERY_S = 5.0
+HEALTH_EVERY_S = 2.0
 LOCAL_REPORT_LAG_S = 1.5  # in-flight calls finishing after the window
 WORKER_REPORT_LAG_S = 4.0  # workers report every 3 s
 DRAIN_IN_FLIGHT_S = 5.0  # after the last phase: let retries and probes finish
@@ -79,7 +81,8 @@ class Controller:
         self.report_lag = WORKER_REPORT_LAG_S if self.distributed else LOCAL_REPORT_LAG_S
         self.phases: list[PhaseSpan] = []
         self.steps: list[StepRow] = []
-        self.knee: float | None = None
+        self.knee: float | None = None  # records/s accepted at the highest sustained probe
+        self.knee_target: float | None = None  # the rate that probe asked for
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.done = False
@@ -91,6 +94,11 @@ class Controller:
         self._finished = False
         self.completed = False
         self.worker_watch = WorkerWatch(policy=config.on_worker_loss)
+        self.health = health.HealthMonitor(
+            [health.HealthCheck(**c) for c in config.health_checks],
+            config.stack_logs,
+            str(Path(config.run_dir) / rf.LOGS_DIR),
+        )
 
     # -- plumbing -----------------------------------------------------------------------
     def merge(self, client_id: str, data: dict) -> None:
@@ -170,6 +178,9 @@ class Controller:
         except WorkerLost as exc:
             self.error = str(exc)
             print(f"error: {self.error}", file=sys.stderr, flush=True)
+        except health.TargetUnhealthy as exc:
+            self.error = f"the target is unhealthy: {exc}"
+            print(f"error: {self.error}; stopping the run", file=sys.stderr, flush=True)
             self.exit_code = 3
         except Exception as exc:  # report it in the run folder, stop the run cleanly
             self.error = f"{type(exc).__name__}: {exc}"
@@ -206,9 +217,9 @@ class Controller:
         for index, phase in enumerate(phases, start=1):
             self.set_phase(phase.name, phase.rate, phase.read_rate, phase.probe_rate)
             started = time.time()
-            gevent.sleep(phase.duration_s)
-            if len(phases) > 1:
-                self._record_step(index, phase.name, started, started + phase.duration_s, 0.0)
+            self._sleep(phase.duration_s)
+            # every phase gets its row: level percentiles come from merged histograms only
+            self._record_step(index, phase.name, started, started + phase.duration_s, 0.0)
 
     def _capacity(self) -> None:
         s = self.config.scenario
@@ -228,12 +239,23 @@ class Controller:
             started = time.time()
             judged_from = started + criteria.settle_s
             judged_to = judged_from + criteria.hold_s
-            gevent.sleep(judged_to - time.time() + self.report_lag)
+            self._sleep(judged_to - time.time() + self.report_lag)
             verdict = self._record_step(step, name, judged_from, judged_to, rate)
-            search.record(rate, verdict)
+            search.record(rate, verdict, self.steps[-1].accepted_rate)
             if not verdict.sustained and not search.done:
                 self._recover(budget_end)
-        self.knee = search.knee
+        self.knee_target = search.knee or None
+        self.knee = search.knee_accepted
+
+    def _check_health(self) -> None:
+        self.health.check()
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep through a phase, checking the target's health every few seconds."""
+        end = time.time() + seconds
+        while (left := end - time.time()) > 0:
+            gevent.sleep(min(left, HEALTH_EVERY_S))
+            self._check_health()
 
     def _warmup(self, rate: float, read_rate: float) -> None:
         """A low rate until requests go through in normal time (cold starts, first polls)."""
@@ -275,7 +297,9 @@ class Controller:
         self, index: int, name: str, start: float, end: float, target: float
     ) -> Verdict:
         s = self.config.scenario
+        self._check_health()  # a dead part is a broken run, never a failed step
         put = self.timeline.window([tl.PUT_RECORDS], start, end)
+        health.check_errors(put.counts["offered"], put.counts.get("failures", 0), "PutRecords")
         target = target or self._phase_rate(name)
         e2e = self.timeline.window([tl.E2E_PROBE], start, end)
         e2e_p95 = e2e.percentile(95) if e2e.samples else None
@@ -385,7 +409,9 @@ class Controller:
         all_types = [tl.PUT_RECORDS, tl.API_GET_EVENT, tl.API_QUERY, tl.E2E_PROBE]
         loads = _load_phases(self.phases)
         if s.shape == "capacity":
-            knee_steps = [r for r in self.steps if r.sustained and r.target_rate == self.knee]
+            knee_steps = [
+                r for r in self.steps if r.sustained and r.target_rate == self.knee_target
+            ]
             if not knee_steps:
                 return {"p95_ms": 0.0, "p99_ms": 0.0, "error_rate": 0.0, "achieved_ratio": 0.0}
             row = knee_steps[-1]
@@ -435,6 +461,15 @@ class Controller:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "knee_rps": self.knee,
+            "knee_target_rps": self.knee_target,
+            "knee_offered_rps": next(
+                (
+                    r.offered_rate
+                    for r in reversed(self.steps)
+                    if r.sustained and r.target_rate == self.knee_target
+                ),
+                None,
+            ),
             "phases": [asdict(p) for p in self.phases],
             "steps": [asdict(s) for s in self.steps],
             "measures": self.measures(),

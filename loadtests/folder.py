@@ -75,7 +75,16 @@ def plain_report(summary: dict[str, Any], audit: dict[str, Any] | None, run: dic
         f"- window: {run['started_at']} to {run['ended_at']} ({run['duration_s']:.0f} s)",
     ]
     if summary.get("knee_rps") is not None:
-        lines.append(f"- knee: **{summary['knee_rps']:.0f} records/s** (highest rate sustained)")
+        lines.append(
+            f"- knee: **{summary['knee_rps']:.0f} records/s** accepted at the highest rate"
+            " sustained"
+            + (
+                f" (offered {summary['knee_offered_rps']:.0f}/s, target"
+                f" {summary['knee_target_rps']:.0f}/s)"
+                if summary.get("knee_target_rps") and summary.get("knee_offered_rps")
+                else ""
+            )
+        )
     bottleneck = summary.get("bottleneck")
     if bottleneck:
         lines.append(f"- first bottleneck: **{bottleneck['resource']}** ({bottleneck['evidence']})")

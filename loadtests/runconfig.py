@@ -44,6 +44,8 @@ class RunConfig:
     cloudwatch_in_loop: bool = True  # per-second metrics exist (local stack)
     records: str = ""  # --records module:function ("" = Redline's events)
     on_worker_loss: str = "fail"  # loadtests.workers.ON_WORKER_LOSS
+    health_checks: list[dict[str, str]] = field(default_factory=list)  # loadtests.health
+    stack_logs: str = ""  # the local stack's log folder (copied to the run folder's logs/)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -77,10 +77,17 @@ class KneeSearch:
         self.hi: float | None = None  # lowest rate not sustained
         self._next: float | None = min(start_rate, max_rate)
         self.history: list[tuple[float, Verdict]] = []
+        self.accepted: dict[float, float] = {}  # probe rate -> records/s accepted
 
     @property
     def knee(self) -> float:
+        """The highest target rate sustained (what the search steers by)."""
         return self.lo
+
+    @property
+    def knee_accepted(self) -> float | None:
+        """What the pipeline accepted at the highest sustained probe: the knee to report."""
+        return self.accepted.get(self.lo) if self.lo else None
 
     @property
     def done(self) -> bool:
@@ -89,8 +96,10 @@ class KneeSearch:
     def next_rate(self) -> float | None:
         return self._next
 
-    def record(self, rate: float, verdict: Verdict) -> None:
+    def record(self, rate: float, verdict: Verdict, accepted_rate: float | None = None) -> None:
         self.history.append((rate, verdict))
+        if verdict.sustained and accepted_rate is not None:
+            self.accepted[rate] = accepted_rate
         if verdict.sustained:
             self.lo = max(self.lo, rate)
         else:

@@ -98,6 +98,7 @@ def start_local(
     environment = load_environment(environment_name)
     try:
         from pipeline.local.aws.auth import local_credentials
+        from pipeline.local.guard import TOKEN_ENV
         from pipeline.local.stack import StackError, start_stack, stop_stack
     except ImportError as exc:
         raise TargetError(
@@ -119,6 +120,8 @@ def start_local(
     except StackError as exc:
         raise TargetError(f"the local stack did not start: {exc}") from None
     info = dict(vars(handle))
+    # The Locust processes' health checks call the stack's control routes (never logged).
+    os.environ[TOKEN_ENV] = handle.token
     if environment.api.auth_type == "JWT" and not os.environ.get(API_TOKEN_ENV):
         from pipeline.local.api_auth import mint_local_token
 

@@ -29,6 +29,7 @@ COUNTERS = (
     "offered_bytes",
     "accepted_bytes",
     "late",
+    "failures",  # records refused by errors other than throttling (5xx, no answer, 4xx)
 )
 
 

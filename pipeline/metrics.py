@@ -177,6 +177,53 @@ KINESIS: Final = (
         stats=("Maximum", "Average"),
     ),
 )
+# Kinesis enhanced (shard-level) monitoring: the same namespace, one series per shard
+# (dimensions StreamName and ShardId). AWS publishes these only when the stream's
+# shard-level metrics are enabled (Terraform `shard_level_metrics`); the local gateway always
+# does. They stay out of AWS/ALL (one series per stream there); the run folder keeps them in
+# kinesis_shards.csv. https://docs.aws.amazon.com/streams/latest/dev/monitoring-with-cloudwatch.html
+KINESIS_SHARD_DIMENSIONS: Final = ("StreamName", "ShardId")
+
+
+def _shard(name: str, unit: str, description: str, stats=("Sum",)) -> Metric:
+    return Metric(
+        name=name,
+        unit=unit,
+        namespace="AWS/Kinesis",
+        description=description,
+        dimensions=KINESIS_SHARD_DIMENSIONS,
+        statistics=stats,
+        newrelic_name=f"aws.kinesis.{name}.byShard",
+    )
+
+
+KINESIS_SHARD: Final = (
+    _shard("IncomingRecords", "Count", "records the shard accepted"),
+    _shard("IncomingBytes", "Bytes", "bytes the shard accepted"),
+    _shard("WriteProvisionedThroughputExceeded", "Count", "records the shard's limits refused"),
+    _shard("ReadProvisionedThroughputExceeded", "Count", "GetRecords calls the shard refused"),
+    _shard("OutgoingRecords", "Count", "records GetRecords returned from the shard"),
+    _shard("OutgoingBytes", "Bytes", "bytes GetRecords returned from the shard"),
+    _shard(
+        "IteratorAgeMilliseconds",
+        "Milliseconds",
+        "age of the last record read from the shard",
+        stats=("Maximum",),
+    ),
+)
+# the names the shard-level metrics go by (a shard-level IncomingRecords is the stream's name)
+SHARD_INCOMING_RECORDS, SHARD_INCOMING_BYTES, SHARD_WRITE_EXCEEDED = (
+    KINESIS_SHARD[0].name,
+    KINESIS_SHARD[1].name,
+    KINESIS_SHARD[2].name,
+)
+SHARD_READ_EXCEEDED, SHARD_OUTGOING_RECORDS, SHARD_OUTGOING_BYTES, SHARD_ITERATOR_AGE = (
+    KINESIS_SHARD[3].name,
+    KINESIS_SHARD[4].name,
+    KINESIS_SHARD[5].name,
+    KINESIS_SHARD[6].name,
+)
+
 DYNAMODB: Final = (
     _aws("AWS/DynamoDB", "ConsumedWriteCapacityUnits", "Count", "TableName", "WCU spent"),
     _aws("AWS/DynamoDB", "ConsumedReadCapacityUnits", "Count", "TableName", "RCU spent"),

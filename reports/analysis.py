@@ -14,7 +14,7 @@ from pipeline import aws_limits as limits
 from pipeline import metrics as m
 from pipeline.config import BillingMode, StreamMode
 from reports import knee as knees
-from reports import model
+from reports import model, shards
 from reports import runfolder as rf
 from reports.reader import Run, Series
 
@@ -364,16 +364,22 @@ def find_bottleneck(
         parts.append(f"offered {rate:,.0f} {unit} then")
     if used is not None:
         parts.append(f"{util_label} at {used:.0%} of its limit")
-    if (
+    hot = shards.hot_shard_of_run(run.path) if resource == "Kinesis shard writes" else None
+    if hot is not None:  # observed: what each shard took and refused
+        resource = "Kinesis hot partition key"
+        parts.append(hot.evidence())
+    elif (
         resource == "Kinesis shard writes"
         and workload_hot_share > 0
         and used is not None
         and used < 0.9
-    ):
+        and not (run.path / rf.KINESIS_SHARDS_CSV).is_file()
+    ):  # an older run folder without shard-level metrics: the configured key mix
         resource = "Kinesis hot partition key"
         parts.append(
             f"the stream was below its limit: one key carries {workload_hot_share:.0%}"
-            " of the records and its shard throttled"
+            " of the records and its shard throttled (from the configured key mix: this run"
+            " has no shard-level metrics)"
         )
     return Bottleneck(resource, metric, first_at, elapsed, total, "; ".join(parts))
 
@@ -455,10 +461,7 @@ def workload(run: Run, ingest: PerSecond | None, api: PerSecond | None) -> Workl
     api_duration = _mean_over(run.metric(_LAMBDA, DURATION, "Average", api_fn))
     if api_duration:
         api_ms, api_source = api_duration, "measured (Lambda Duration)"
-    elif api is not None and np.isfinite(api.p50).any():
-        api_ms = float(np.nanmedian(api.p50))
-        api_source = "measured (client p50, includes the network)"
-    else:
+    else:  # a median of per-second client p50s would not be a percentile of anything
         api_ms, api_source = DEFAULT_API_MS, f"assumed {DEFAULT_API_MS:g} ms (not measured)"
     hot = _hot_share(options)
     return Workload(
@@ -520,7 +523,7 @@ def analyse(run: Run) -> Analysis:
     family = ingest if ingest is not None else api
     if run.steps:
         levels = knees.levels_from_steps(run.steps)
-        source = "capacity search (steps.csv)"
+        source = "steps.csv (each step judged; percentiles from merged histograms)"
     else:
         levels = knees.levels_from_timeline(
             family.target,

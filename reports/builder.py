@@ -111,7 +111,10 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
     if a.knee.rate is None:
         headline = f"No rate was sustained: the knee is below {a.levels[0].target_rate:,.0f} {unit}"
     elif a.knee.reached:
-        headline = f"Carries {a.knee.rate:,.0f} {unit} before something gives"
+        headline = (
+            f"Carries {a.knee.rate:,.0f} {unit} (accepted; offered"
+            f" {a.knee.offered_rate or 0:,.0f}) before something gives"
+        )
     else:
         headline = (
             f"Carried every rate offered, up to {a.knee.rate:,.0f} {unit}: the knee is higher"
@@ -239,6 +242,8 @@ def _summary(
                 "rate": a.knee.rate,
                 "reached": a.knee.reached,
                 "source": a.knee.source,
+                "target_rate": a.knee.target_rate,
+                "offered_rate": a.knee.offered_rate,
                 "first_failed_rate": first_failed.target_rate if first_failed else None,
                 "first_failed_reasons": first_failed.reasons if first_failed else None,
             },

@@ -51,7 +51,9 @@ class Comparison:
 def _knee_level(a: analyses.Analysis):
     if a.knee.rate is None:
         return None
-    return next((lv for lv in a.levels if lv.target_rate == a.knee.rate and lv.sustained), None)
+    return next(
+        (lv for lv in a.levels if lv.target_rate == a.knee.target_rate and lv.sustained), None
+    )
 
 
 def _lost(run: Run) -> float | None:

@@ -1,8 +1,10 @@
 """Knee detection: the highest rate the pipeline carried without throttling or falling behind.
 
-A capacity search (steps.csv) judged each probe already; without steps (constant, step and
-spike shapes) the timeline is grouped by the rate the scenario asked for and each level is
-judged by the same rules.
+The load test writes a row to steps.csv for every probe and phase, its latency percentiles
+read from the phase's HdrHistogram merged across workers. A run folder without steps (an older
+run) is grouped by the rate the scenario asked for and each level judged by the same rules; its
+percentiles are not shown, since a level's percentile cannot be rebuilt from per-second ones
+(a median or average of percentiles is not a percentile).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 THROTTLE_TOLERANCE = 0.005  # share of offered throttled that still counts as sustained
 ACCEPTED_TOLERANCE = 0.02  # accepted may fall short of offered by this share
 MIN_LEVEL_SECONDS = 3  # a rate held for fewer seconds is a transition, not a level
+NOT_RECORDED = float("nan")  # a level's percentile needs its histogram (steps.csv)
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,15 @@ class Level:
 
 @dataclass(frozen=True)
 class Knee:
-    rate: float | None  # records/s; None: no level was sustained
+    """`rate` is what the pipeline accepted (records/s acknowledged) at the highest sustained
+    level, never the rate the level asked for: the target can overstate what was carried."""
+
+    rate: float | None  # accepted records/s; None: no level was sustained
     reached: bool  # False: every level was sustained, the knee is above the highest rate
     first_failed: Level | None  # the lowest rate not sustained
     source: str  # "capacity search" or "timeline"
+    target_rate: float | None = None  # what that level asked for
+    offered_rate: float | None = None  # what the generator sent at that level
 
 
 def judge(
@@ -89,9 +97,9 @@ def levels_from_timeline(
                 accepted_rate=a,
                 throttled_rate=t,
                 seconds=seconds,
-                latency_p50_ms=_median(p50[pick]),
-                latency_p95_ms=_median(p95[pick]),
-                latency_p99_ms=_median(p99[pick]),
+                latency_p50_ms=NOT_RECORDED,
+                latency_p95_ms=NOT_RECORDED,
+                latency_p99_ms=NOT_RECORDED,
                 sustained=sustained,
                 reasons=reasons,
             )
@@ -126,9 +134,11 @@ def find_knee(levels: list[Level], source: str) -> Knee:
     if not sustained:
         return Knee(None, first_failed is not None, first_failed, source)
     best = max(sustained, key=lambda lv: lv.target_rate)
-    return Knee(best.target_rate, first_failed is not None, first_failed, source)
-
-
-def _median(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(np.median(finite)) if finite.size else float("nan")
+    return Knee(
+        best.accepted_rate,
+        first_failed is not None,
+        first_failed,
+        source,
+        target_rate=best.target_rate,
+        offered_rate=best.offered_rate,
+    )

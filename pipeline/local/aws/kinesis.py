@@ -13,8 +13,11 @@ from typing import Any
 from pipeline import aws_limits as L
 from pipeline import capacity
 from pipeline import metrics as M
+from pipeline.local.aws import kinesis_iterators as iterators
+from pipeline.local.aws import kinesis_shard_metrics as shard_metrics
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.errors import ACCOUNT_ID, REGION, AwsError
+from pipeline.local.aws.kinesis_validation import validate_put_record, validate_put_records
 from pipeline.local.aws.limits import PeakTracker, SecondWindow, TokenBucket
 from pipeline.local.aws.protocol import KINESIS_CONTENT_TYPE, EngineClient, Response, json_response
 from pipeline.local.aws.resharding import Resharder
@@ -22,7 +25,6 @@ from pipeline.local.aws.resharding import Resharder
 TARGET_PREFIX = "Kinesis_20131202"
 NAMESPACE = "AWS/Kinesis"
 SHARD_MAP_TTL_S = 2.0
-ITERATOR_TTL_S = 300.0  # AWS shard iterators expire after 5 minutes
 ON_DEMAND_SHARDS = 4
 THROTTLED = "ProvisionedThroughputExceededException"
 
@@ -97,8 +99,6 @@ class KinesisFront:
         self._streams: dict[str, Stream] = {}
         self._modes: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._iterators: dict[str, tuple[str, str, float]] = {}
-        self._iterators_pruned = time.monotonic()
         self.resharding = Resharder(
             lambda operation, request: engine.call_json(operation, TARGET_PREFIX, request),
             self._refresh,
@@ -110,7 +110,6 @@ class KinesisFront:
         with self._lock:
             self._streams.clear()
             self._modes.clear()
-            self._iterators.clear()
 
     # ------------------------------------------------------------------ shard maps
 
@@ -298,39 +297,31 @@ class KinesisFront:
         return shard.writes.try_take(1, nbytes, at=at)
 
     @staticmethod
-    def _valid_record(record: Any) -> bool:
-        if not isinstance(record, dict):
-            return False
-        key, data = record.get("PartitionKey"), record.get("Data")
-        if not isinstance(key, str) or not 1 <= len(key) <= L.KINESIS_PARTITION_KEY_MAX_CHARS:
-            return False
-        if not isinstance(data, str) or base64_length(data) > L.KINESIS_DEFAULT_MAX_RECORD_BYTES:
-            return False
-        explicit = record.get("ExplicitHashKey")
-        return explicit is None or (
-            isinstance(explicit, str)
-            and explicit.isascii()
-            and explicit.isdigit()
-            and int(explicit) < L.KINESIS_HASH_KEY_SPACE
-        )
-
-    @staticmethod
     def _hash(record: dict[str, Any]) -> int:
         explicit = record.get("ExplicitHashKey")
         if explicit is not None:
             return int(explicit)
         return capacity.partition_key_hash(record["PartitionKey"])
 
+    def _route(self, stream: Stream, records: list[dict[str, Any]]) -> list[Shard]:
+        """The open shard of each record; a key outside the cached map reloads it once (the
+        shards changed), and a key no open shard covers then fails the call: nothing is
+        written that the limits did not judge."""
+        shards = [stream.shard_for(self._hash(r)) for r in records]
+        if any(shard is None for shard in shards):
+            self._refresh(stream.name)
+            stream = self._stream(stream.name)
+            shards = [stream.shard_for(self._hash(r)) for r in records]
+        if any(shard is None for shard in shards):
+            raise AwsError(
+                "InternalFailure", f"no open shard of stream {stream.name} covers a record", 500
+            )
+        return [shard for shard in shards if shard is not None]
+
     def _op_PutRecords(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        records = request.get("Records")
+        records = validate_put_records(request)  # a call failing validation writes nothing
         name = request.get("StreamName")
-        if (
-            not isinstance(name, str)
-            or not isinstance(records, list)
-            or not 1 <= len(records) <= L.KINESIS_PUT_RECORDS_MAX_RECORDS
-            or not all(self._valid_record(r) for r in records)
-        ):
-            # Let the engine produce AWS's own validation message.
+        if not isinstance(name, str):
             return self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
         sizes = [
             capacity.kinesis_record_bytes(base64_length(r["Data"]), r["PartitionKey"])
@@ -348,9 +339,7 @@ class KinesisFront:
                 "InvalidArgumentException",
                 f"Records size exceeds {L.KINESIS_PUT_RECORDS_MAX_BYTES // L.MIB} MB limit",
             )
-        shards = [stream.shard_for(self._hash(r)) for r in records]
-        if any(shard is None for shard in shards):  # the map is changing: let the engine route
-            return self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
+        shards = self._route(stream, records)
         results: list[dict[str, Any] | None] = [None] * len(records)
         accepted: list[int] = []
         with stream.lock:
@@ -364,10 +353,12 @@ class KinesisFront:
                         "ErrorCode": THROTTLED,
                         "ErrorMessage": write_throttle_message(shard.shard_id, name),
                     }
+        shard_ids = [shard.shard_id for shard in shards]
         if len(accepted) == len(records):
             response = self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
             if response.status == 200:
                 self._record_puts(name, len(records), len(records), sum(sizes), admitted_at)
+                shard_metrics.record_writes(self.metrics, name, shard_ids, sizes, None, admitted_at)
             return response
         if accepted:
             forward = dict(request, Records=[records[i] for i in accepted])
@@ -385,6 +376,7 @@ class KinesisFront:
         payload = {"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}
         response = json_response(payload, KINESIS_CONTENT_TYPE)
         self._record_puts(name, len(records), len(records) - failed, ok_bytes, admitted_at)
+        shard_metrics.record_writes(self.metrics, name, shard_ids, sizes, results, admitted_at)
         return response
 
     def _record_puts(self, name: str, total: int, ok: int, ok_bytes: int, ts: float) -> None:
@@ -404,24 +396,27 @@ class KinesisFront:
         )
 
     def _op_PutRecord(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        validate_put_record(request)  # a call failing validation writes nothing
         name = request.get("StreamName")
-        if not isinstance(name, str) or not self._valid_record(request):
+        if not isinstance(name, str):
             return self.engine.call(f"{TARGET_PREFIX}.PutRecord", body, auth)
         stream = self._stream(name)
         billed = capacity.put_record_billed_bytes(
             base64_length(request["Data"]), request["PartitionKey"]
         )
-        shard = stream.shard_for(self._hash(request))
-        admitted_at = time.time()
-        if shard is not None:
-            with stream.lock:
-                admitted_at = time.time()
-                admitted = self._admit(stream, shard, request["PartitionKey"], billed, admitted_at)
-            if not admitted:
-                self.metrics.record_many(
-                    NAMESPACE, (("StreamName", name),), {_WRITE_EXCEEDED: (1, "Count")}
-                )
-                return self._error(THROTTLED, write_throttle_message(shard.shard_id, name))
+        (shard,) = self._route(stream, [request])
+        with stream.lock:
+            admitted_at = time.time()
+            admitted = self._admit(stream, shard, request["PartitionKey"], billed, admitted_at)
+        if not admitted:
+            self.metrics.record_many(
+                NAMESPACE, (("StreamName", name),), {_WRITE_EXCEEDED: (1, "Count")}
+            )
+            refused = [{"ErrorCode": THROTTLED}]
+            shard_metrics.record_writes(
+                self.metrics, name, [shard.shard_id], [billed], refused, admitted_at
+            )
+            return self._error(THROTTLED, write_throttle_message(shard.shard_id, name))
         response = self.engine.call(f"{TARGET_PREFIX}.PutRecord", body, auth)
         if response.status == 200:
             exact = capacity.kinesis_record_bytes(
@@ -433,65 +428,65 @@ class KinesisFront:
                 {_INCOMING_RECORDS: (1, "Count"), _INCOMING_BYTES: (exact, "Bytes")},
                 admitted_at,
             )
+            shard_metrics.record_writes(
+                self.metrics, name, [shard.shard_id], [exact], None, admitted_at
+            )
         return response
 
     # ------------------------------------------------------------------ reads
 
-    def _remember(self, iterator: str | None, stream: str, shard_id: str) -> None:
-        if not iterator:
-            return
-        now = time.monotonic()
-        with self._lock:
-            self._iterators[iterator] = (stream, shard_id, now)
-            if now - self._iterators_pruned > 30:
-                self._iterators_pruned = now
-                horizon = now - ITERATOR_TTL_S
-                for key in [k for k, v in self._iterators.items() if v[2] < horizon]:
-                    del self._iterators[key]
-
     def _op_GetShardIterator(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
         response = self.engine.call(f"{TARGET_PREFIX}.GetShardIterator", body, auth)
-        if response.status == 200:
-            iterator = json.loads(response.body).get("ShardIterator")
-            self._remember(iterator, request.get("StreamName", ""), request.get("ShardId", ""))
-        return response
+        if response.status != 200:
+            return response
+        payload = json.loads(response.body)
+        payload["ShardIterator"] = iterators.wrap(
+            payload.get("ShardIterator"), request.get("StreamName", ""), request.get("ShardId", "")
+        )
+        return json_response(payload, KINESIS_CONTENT_TYPE)
 
     def _op_GetRecords(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
-        iterator = request.get("ShardIterator")
-        with self._lock:
-            known = self._iterators.pop(iterator, None) if isinstance(iterator, str) else None
-        if known is None:
-            return self.engine.call(f"{TARGET_PREFIX}.GetRecords", body, auth)
-        name, shard_id, _ = known
+        given = iterators.unwrap(request.get("ShardIterator"))
+        name, shard_id = given.stream, given.shard_id
         try:
             stream = self._stream(name)
         except AwsError as exc:
             if exc.code != "ResourceNotFoundException":
                 raise
             # Deleted since the iterator was issued: the engine names the shard, as AWS does.
-            return self.engine.call(f"{TARGET_PREFIX}.GetRecords", body, auth)
+            forward = dict(request, ShardIterator=given.engine_iterator)
+            return self.engine.call(
+                f"{TARGET_PREFIX}.GetRecords", json.dumps(forward).encode(), auth
+            )
         shard = stream.all_shards.get(shard_id)
+        if shard is None:  # a shard born after the cached map
+            self._refresh(name)
+            stream = self._stream(name)
+            shard = stream.all_shards.get(shard_id)
         if shard is not None and self.limits_enabled:
             with stream.lock:
                 admitted = shard.read_bytes.has_capacity() and shard.read_calls.try_take(1)
-            if not admitted:
-                with self._lock:  # the iterator stays valid after a throttled call
-                    self._iterators[iterator] = known
+            if not admitted:  # the iterator stays valid after a throttled call
                 self.metrics.record_many(
                     NAMESPACE, (("StreamName", name),), {_READ_EXCEEDED: (1, "Count")}
                 )
+                shard_metrics.record_read_throttled(self.metrics, name, shard_id)
                 return self._error(THROTTLED, read_throttle_message(shard_id, name))
-        response = self.engine.call(f"{TARGET_PREFIX}.GetRecords", body, auth)
+        forward = dict(request, ShardIterator=given.engine_iterator)
+        response = self.engine.call(
+            f"{TARGET_PREFIX}.GetRecords", json.dumps(forward).encode(), auth
+        )
         if response.status != 200:
             return response
         payload = json.loads(response.body)
-        self._remember(payload.get("NextShardIterator"), name, shard_id)
+        payload["NextShardIterator"] = iterators.wrap(
+            payload.get("NextShardIterator"), name, shard_id
+        )
         got = payload.get("Records") or []
+        nbytes = sum(
+            capacity.kinesis_record_bytes(base64_length(r["Data"]), r["PartitionKey"]) for r in got
+        )
         if shard is not None:
-            nbytes = sum(
-                capacity.kinesis_record_bytes(base64_length(r["Data"]), r["PartitionKey"])
-                for r in got
-            )
             with stream.lock:
                 shard.read_bytes.debit(nbytes)
         age_ms = payload.get("MillisBehindLatest", 0)
@@ -500,7 +495,8 @@ class KinesisFront:
         self.metrics.record(
             NAMESPACE, _ITERATOR_AGE, (("StreamName", name),), age_ms, "Milliseconds"
         )
-        return response
+        shard_metrics.record_read(self.metrics, name, shard_id, len(got), nbytes, age_ms)
+        return json_response(payload, KINESIS_CONTENT_TYPE)
 
 
 __all__ = ["REGION", "KinesisFront"]

@@ -1,9 +1,11 @@
 """Kinesis through the gateway: per-shard write and read limits, PutRecords judged record by
-record with AWS's wording, routing at hash-range boundaries, on-demand hot keys."""
+record with AWS's wording, routing at hash-range boundaries, on-demand hot keys.
+
+Limits are counted on the client's side (what boto3 got back, see client_counts.py), never
+from the gateway's own IncomingRecords metric."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
@@ -11,11 +13,13 @@ import pytest
 
 from pipeline import aws_limits as L
 from pipeline import capacity
-from tests.integration.local.conftest import per_second, unique, wait_for_next_second
+from tests.integration.local.client_counts import ClientCounts
+from tests.integration.local.conftest import unique, wait_for_next_second
 
 pytestmark = pytest.mark.integration
 
 DEADLINE_S = 30
+THROTTLED = "ProvisionedThroughputExceededException"
 
 
 def create_stream(kinesis, shards: int = 1, on_demand: bool = False) -> str:
@@ -48,60 +52,89 @@ def overload(put_call, seconds: float, threads: int = 3) -> None:
         w.join(seconds + DEADLINE_S)
 
 
-def test_put_records_accepts_at_most_1000_records_per_shard_per_second(aws):
-    kinesis, cloudwatch = aws("kinesis"), aws("cloudwatch")
-    name = create_stream(kinesis)
-    since = time.time()
-    records = [{"Data": b"x" * 10, "PartitionKey": str(i)} for i in range(500)]
-    overload(lambda: kinesis.put_records(StreamName=name, Records=records), seconds=3.5)
-    counts = per_second(cloudwatch, "AWS/Kinesis", "IncomingRecords", {"StreamName": name}, since)
-    throttled = per_second(
-        cloudwatch, "AWS/Kinesis", "WriteProvisionedThroughputExceeded", {"StreamName": name}, since
+def accepted_by(reply: dict) -> int:
+    return len(reply["Records"]) - reply["FailedRecordCount"]
+
+
+def outcome(reply: dict) -> tuple[int, int]:
+    """(records accepted, records refused) of one PutRecords reply."""
+    return accepted_by(reply), reply["FailedRecordCount"]
+
+
+def bytes_accepted(records: list[dict], reply: dict) -> int:
+    return sum(
+        capacity.kinesis_record_bytes(len(r["Data"]), r["PartitionKey"])
+        for r, entry in zip(records, reply["Records"], strict=True)
+        if "SequenceNumber" in entry
     )
-    assert counts, "no IncomingRecords recorded"
-    assert max(counts.values()) == L.KINESIS_SHARD_WRITE_RECORDS_PER_S
-    assert sum(throttled.values()) > 0
+
+
+def test_put_records_accepts_at_most_1000_records_per_shard_per_second(aws):
+    kinesis = aws("kinesis")
+    name = create_stream(kinesis)
+    records = [{"Data": b"x" * 10, "PartitionKey": str(i)} for i in range(500)]
+    counts = ClientCounts()
+    throttled = []
+
+    def put() -> tuple[int, int]:
+        reply = kinesis.put_records(StreamName=name, Records=records)
+        throttled.extend(e for e in reply["Records"] if e.get("ErrorCode") == THROTTLED)
+        return outcome(reply)
+
+    overload(lambda: counts.timed(put), seconds=3.5)  # 3 threads: several times the limit
+    counts.assert_limited_to(L.KINESIS_SHARD_WRITE_RECORDS_PER_S)
+    assert throttled, "the overload was throttled"
 
 
 def test_put_records_accepts_at_most_1_mib_per_shard_per_second(aws):
-    kinesis, cloudwatch = aws("kinesis"), aws("cloudwatch")
+    kinesis = aws("kinesis")
     name = create_stream(kinesis)
-    since = time.time()
     data = b"y" * (100 * 1024 - 1)  # with the 1-byte key: exactly 100 KiB a record
     records = [{"Data": data, "PartitionKey": "k"} for _ in range(15)]
-    overload(lambda: kinesis.put_records(StreamName=name, Records=records), seconds=3.5, threads=2)
-    counts = per_second(cloudwatch, "AWS/Kinesis", "IncomingBytes", {"StreamName": name}, since)
-    # 10 records of 100 KiB fit in 1 MiB, the 11th does not.
-    assert max(counts.values()) == 10 * 100 * 1024
-    assert max(counts.values()) <= L.KINESIS_SHARD_WRITE_BYTES_PER_S
+    counts, largest = ClientCounts(), []
+
+    def put() -> int:
+        reply = kinesis.put_records(StreamName=name, Records=records)
+        largest.append(bytes_accepted(records, reply))
+        return bytes_accepted(records, reply)
+
+    overload(lambda: counts.timed(put), seconds=3.5, threads=2)
+    counts.assert_limited_to(L.KINESIS_SHARD_WRITE_BYTES_PER_S)
+    # One call is judged at one instant: 10 records of 100 KiB fit in 1 MiB, the 11th not.
+    assert max(largest) == 10 * 100 * 1024
 
 
 def test_put_record_rounds_each_record_up_to_1_kib_but_put_records_counts_exact_bytes(aws):
-    kinesis, cloudwatch = aws("kinesis"), aws("cloudwatch")
+    kinesis = aws("kinesis")
     # 40,000 bytes exact: PutRecords fits 26 a second (1 MiB / 40,000), PutRecord bills 40 KiB
     # each (1 MiB / 40,960) and fits only 25.
     data = b"z" * 39_999
     single, batch = create_stream(kinesis), create_stream(kinesis)
-    since = time.time()
+    singles, batches = ClientCounts(), ClientCounts()
 
-    def put_one() -> None:
-        with contextlib.suppress(kinesis.exceptions.ProvisionedThroughputExceededException):
+    def put_one() -> tuple[int, int]:
+        try:
             kinesis.put_record(StreamName=single, Data=data, PartitionKey="k")
+        except kinesis.exceptions.ProvisionedThroughputExceededException:
+            return 0, 1
+        return 1, 0
 
-    overload(put_one, seconds=3.5, threads=2)
+    overload(lambda: singles.timed(put_one), seconds=3.5, threads=2)
     overload(
-        lambda: kinesis.put_records(
-            StreamName=batch, Records=[{"Data": data, "PartitionKey": "k"}] * 40
+        lambda: batches.timed(
+            lambda: outcome(
+                kinesis.put_records(
+                    StreamName=batch, Records=[{"Data": data, "PartitionKey": "k"}] * 40
+                )
+            )
         ),
         seconds=3.5,
         threads=2,
     )
-    singles = per_second(
-        cloudwatch, "AWS/Kinesis", "IncomingRecords", {"StreamName": single}, since
-    )
-    batches = per_second(cloudwatch, "AWS/Kinesis", "IncomingRecords", {"StreamName": batch}, since)
-    assert max(singles.values()) == 25
-    assert max(batches.values()) == 26
+    singles.assert_limited_to(25)
+    batches.assert_limited_to(26)
+    # one PutRecords call is judged at one instant: a fresh second takes exactly 26
+    assert max(c.accepted for c in batches.calls) == 26
 
 
 def test_put_records_judges_each_record_in_order_with_aws_wording(aws):
@@ -132,8 +165,10 @@ def test_throttled_put_record_is_http_400_provisioned_throughput_exceeded(aws):
     wait_for_next_second()
     kinesis.put_records(StreamName=name, Records=[{"Data": b"a" * 1023, "PartitionKey": "k"}] * 500)
     kinesis.put_records(StreamName=name, Records=[{"Data": b"a" * 1023, "PartitionKey": "k"}] * 500)
+    deadline = time.monotonic() + DEADLINE_S
     with pytest.raises(kinesis.exceptions.ProvisionedThroughputExceededException) as caught:
-        for _ in range(5):  # the window may have rolled between calls: the shard refills
+        # the window may have rolled between calls (a busy machine): the shard refills
+        while time.monotonic() < deadline:
             kinesis.put_record(StreamName=name, Data=b"a" * 1023, PartitionKey="k")
             kinesis.put_records(
                 StreamName=name, Records=[{"Data": b"a" * 1023, "PartitionKey": "k"}] * 500
@@ -307,13 +342,15 @@ def test_16_concurrent_producers_on_one_shard_every_acknowledged_record_read_bac
 
 
 def test_on_demand_stream_caps_a_hot_key_at_1000_records_per_second(aws):
-    kinesis, cloudwatch = aws("kinesis"), aws("cloudwatch")
+    kinesis = aws("kinesis")
     name = create_stream(kinesis, on_demand=True)
     mode = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
     assert mode["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
     assert mode["OpenShardCount"] == 4
-    since = time.time()
     hot = [{"Data": b"h", "PartitionKey": "hot"}] * 500
-    overload(lambda: kinesis.put_records(StreamName=name, Records=hot), seconds=3.5)
-    counts = per_second(cloudwatch, "AWS/Kinesis", "IncomingRecords", {"StreamName": name}, since)
-    assert max(counts.values()) == L.KINESIS_SHARD_WRITE_RECORDS_PER_S
+    counts = ClientCounts()
+    overload(
+        lambda: counts.timed(lambda: outcome(kinesis.put_records(StreamName=name, Records=hot))),
+        seconds=3.5,
+    )
+    counts.assert_limited_to(L.KINESIS_SHARD_WRITE_RECORDS_PER_S)

@@ -121,3 +121,16 @@ def test_the_api_polled_only_by_probes_is_not_the_bottleneck_of_an_ingest_run():
     found = bottleneck_of_steps(steps, rows, frozenset({"FunctionName=redline-api-local"}))
     assert found["resource"] == CONSUMER
     assert bottleneck_of_steps(steps, rows)["resource"] == "lambda concurrency"
+
+
+def test_a_table_bottleneck_nothing_throttled_is_labelled_a_prediction():
+    from loadtests.cli import labelled
+    from loadtests.cloudwatch import TABLE_OVERSPEND
+
+    steps = [step(1, 234, False, f"{TABLE_OVERSPEND} (provisioned 200) 234")]
+    predicted = labelled(bottleneck_of_steps(steps, []))
+    assert predicted["observed"] is False
+    assert predicted["basis"].startswith("prediction from configuration")
+    rows = [row(1001, "AWS/DynamoDB", "WriteThrottleEvents", 12, "TableName=t")]
+    observed = labelled(bottleneck_of_steps(steps, rows))
+    assert observed["observed"] is True and "basis" not in observed

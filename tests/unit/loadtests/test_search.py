@@ -96,3 +96,27 @@ def test_a_generator_short_of_its_target_is_flagged():
 def test_small_throttle_share_within_tolerance_is_sustained():
     result = ProbeResult(1000, 1000, 1000, 4, 0, 20)
     assert judge(result, CRITERIA).sustained
+
+
+def test_the_reported_knee_is_what_the_highest_sustained_probe_accepted():
+    """A pipeline that acknowledges 1.5% less than it is offered (within the 2% tolerance):
+    the probe's target would overstate what was carried; the knee reports the accepted rate."""
+
+    def respond(rate: float) -> ProbeResult:
+        accepted = min(rate, 1000.0) * 0.985
+        return ProbeResult(
+            target_rate=rate,
+            offered_rate=rate,
+            accepted_rate=accepted,
+            throttled_rate=max(0.0, rate - 1000.0),
+            error_rate=0.0,
+            latency_p99_ms=40.0,
+        )
+
+    search = KneeSearch(600, 20_000, CRITERIA)
+    while not search.done:
+        rate = search.next_rate()
+        result = respond(rate)
+        search.record(rate, judge(result, CRITERIA), result.accepted_rate)
+    assert search.knee_accepted == pytest.approx(search.knee * 0.985)
+    assert search.knee_accepted < search.knee

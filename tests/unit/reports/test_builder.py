@@ -1,5 +1,6 @@
 """The report builder on synthetic run folders: verdict, sizing, files, recommended file."""
 
+import csv
 import json
 import re
 
@@ -37,7 +38,16 @@ def test_capacity_run_knee_bottleneck_and_files(capacity_run, capsys):
         png = (capacity_run / rf.CHARTS_DIR / f"{chart}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
     summary = json.loads((capacity_run / rf.SUMMARY_JSON).read_text())
-    assert summary["knee_rps"] == pytest.approx(996.1)
+    assert summary["knee"]["target_rate"] == pytest.approx(996.1)
+    with (capacity_run / rf.STEPS_CSV).open() as handle:
+        knee_step = next(
+            r
+            for r in csv.DictReader(handle)
+            if r["sustained"] == "true" and float(r["target_rate"]) == pytest.approx(996.1, abs=0.1)
+        )
+    # the knee is what was accepted at the highest sustained step, the offered rate beside it
+    assert summary["knee_rps"] == pytest.approx(float(knee_step["accepted_rate"]))
+    assert summary["knee"]["offered_rate"] == pytest.approx(float(knee_step["offered_rate"]))
     assert summary["knee"]["reached"] is True
     assert summary["knee"]["first_failed_rate"] == pytest.approx(1010.7)
     bottleneck = summary["bottleneck"]
@@ -52,7 +62,7 @@ def test_one_shard_at_1000_records_of_1_kb_recommends_at_least_5_shards_for_5x(c
     assert _build(capacity_run) == 0
     summary = json.loads((capacity_run / rf.SUMMARY_JSON).read_text())
     five = _sizing(summary, "5x")
-    assert five["records_per_s"] == pytest.approx(5 * 996.1)
+    assert five["records_per_s"] == pytest.approx(5 * summary["knee_rps"])  # sized on accepted
     assert five["shards"] >= 5
     assert five["shards_at_limit"] == 5
     assert set(five["monthly_cost"]) == {"Kinesis", "DynamoDB", "Lambda"}
@@ -77,7 +87,10 @@ def test_the_verdict_comes_first_and_names_gates_and_loss(capacity_run):
         "## Sizing for growth",
         "## Recommended environment file",
     ]
-    assert "**Carries 996 records/s before something gives; Kinesis shard writes" in markdown
+    assert (
+        "**Carries 996 records/s (accepted; offered 996) before something gives; Kinesis shard"
+        in markdown
+    )
     assert "- **Gates:** 2 of 2 passed" in markdown
     assert "- **Lost:** 0 (" in markdown
     assert "limits are **emulated** by the local stack" in markdown

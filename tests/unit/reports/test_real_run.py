@@ -27,7 +27,8 @@ def test_a_real_smoke_run_names_the_api_lambda_and_raises_its_concurrency(real_r
     assert summary["bottleneck"]["metric"] == "AWS/Lambda Throttles"
     assert summary["bottleneck"]["value"] == 343
     assert summary["knee"]["reached"] is False  # a smoke run holds one rate
-    assert summary["knee_rps"] == 50
+    assert summary["knee"]["target_rate"] == 50
+    assert summary["knee_rps"] == pytest.approx(49.75)  # what was accepted, not the target
     assert summary["passed"] is False
     assert summary["measures"]  # the load test's keys are kept
     markdown = (real_run / rf.REPORT_MD).read_text()
