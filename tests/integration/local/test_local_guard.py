@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from pipeline.local.aws import start_gateway
 from pipeline.local.aws.server import KINESIS_MAX_BODY_BYTES, OTHER_MAX_BODY_BYTES
@@ -22,16 +25,38 @@ def raw(gateway, method, path, headers=None, body=b"", host=None):
     return status, json.loads(data) if data else None
 
 
+def signed(headers, body, host, service="kinesis"):
+    """`headers` plus a valid SigV4 signature over them and `host` (the stack's credentials):
+    the gateway checks signatures first, so only the guard can refuse these."""
+    request = AWSRequest(method="POST", url="http://127.0.0.1/", data=body, headers=headers)
+    request.headers["host"] = host
+    SigV4Auth(Credentials("test", "test"), service, "us-east-1").add_auth(request)
+    return {name: value for name, value in request.headers.items() if name.lower() != "host"}
+
+
 def list_streams(gateway, **kwargs):
-    return raw(
-        gateway,
-        "POST",
-        "/",
-        {"X-Amz-Target": "Kinesis_20131202.ListStreams", "Content-Type": KINESIS_JSON}
-        | kwargs.pop("headers", {}),
-        b"{}",
-        **kwargs,
-    )
+    host = kwargs.pop("host", None)
+    headers = {"X-Amz-Target": "Kinesis_20131202.ListStreams", "Content-Type": KINESIS_JSON}
+    headers |= kwargs.pop("headers", {})
+    if host and host.strip():
+        headers = signed(headers, b"{}", host)
+    elif host is None:
+        headers = signed(headers, b"{}", f"127.0.0.1:{gateway.port}")
+    return raw(gateway, "POST", "/", headers, b"{}", host=host, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def unsigned_gateway(tmp_path_factory):
+    """A gateway with signature checks off (REDLINE_AWS_AUTH=off): the stack's credentials are
+    public (test/test), so against the moto allowlist a signed request is no harder to send;
+    here the allowlist alone must refuse (signature checks: test_gateway_auth.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDLINE_AWS_AUTH", "off")
+        handle = start_gateway(
+            port=0, limits=True, burst_seconds=5, state_dir=tmp_path_factory.mktemp("unsigned")
+        )
+    yield handle
+    handle.stop()
 
 
 @pytest.fixture
@@ -120,7 +145,8 @@ def test_the_gateways_own_origin_is_not_cross_origin(gateway, stream):
         "/%6Doto-api/data.json",
     ],
 )
-def test_moto_api_is_unreachable_under_any_service_header(gateway, target, path):
+def test_moto_api_is_unreachable_under_any_service_header(unsigned_gateway, target, path):
+    gateway = unsigned_gateway
     secrets = client_for(gateway, "secretsmanager")
     name = unique("guard-secret")
     secrets.create_secret(Name=name, SecretString="the-secret-value")
