@@ -242,7 +242,7 @@ def verify_sigv4(
                 f"{_stamp(now + skew)} ({_stamp(now)} + {minutes})",
             )
     names = [n.strip().lower() for n in signed_names.split(";") if n.strip()]
-    if "host" not in names:
+    if "host" not in names and ":authority" not in names:  # HTTP/2 clients sign :authority
         raise SigV4Error(
             "bad_signature", "'Host' must be a 'SignedHeader' in the AWS Authorization."
         )

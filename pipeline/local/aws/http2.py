@@ -162,8 +162,11 @@ class Http2Connection:
         for name, value in stream.headers:
             if not name.startswith(":"):
                 headers[name] = value
-        if ":authority" in pseudo and "host" not in headers:
-            headers["Host"] = pseudo[":authority"]
+        if ":authority" in pseudo:
+            # SDKs sign :authority in place of Host over HTTP/2: the signature check needs it.
+            headers[":authority"] = pseudo[":authority"]
+            if "host" not in headers:
+                headers["Host"] = pseudo[":authority"]
         if stream.too_large:
             response = json_error(
                 AwsError("SerializationException", "Request body is larger than 16 MB.", 413),

@@ -319,6 +319,10 @@ class KinesisFront:
         return [shard for shard in shards if shard is not None]
 
     def _op_PutRecords(self, body: bytes, request: dict[str, Any], auth: str) -> Response:
+        given = request.get("Records")
+        if not isinstance(given, list) or not 1 <= len(given) <= L.KINESIS_PUT_RECORDS_MAX_RECORDS:
+            # A malformed call: the engine refuses it whole, in AWS's own words; nothing is written.
+            return self.engine.call(f"{TARGET_PREFIX}.PutRecords", body, auth)
         records = validate_put_records(request)  # a call failing validation writes nothing
         name = request.get("StreamName")
         if not isinstance(name, str):

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pipeline import aws_limits
-from pipeline import aws_limits as limits
 from pipeline.local.guard import Guard, Refusal, allowed_origins_from_env
 from pipeline.local.jwt_issuer import DEFAULT_TTL_S, LocalIssuer
 from pipeline.local.runtime.functions import Function, FunctionRegistry, Throttled, function_arn
@@ -52,6 +51,10 @@ def invoke_body_limit(method: str, path: str, headers: Mapping[str, str]) -> int
     if headers.get("X-Amz-Invocation-Type") == "Event":
         return aws_limits.LAMBDA_MAX_ASYNC_PAYLOAD_BYTES
     return aws_limits.LAMBDA_MAX_PAYLOAD_BYTES
+
+
+def too_large_message(limit: int) -> str:
+    return f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
 
 
 def function_configuration(function: Function) -> dict[str, Any]:
@@ -108,6 +111,11 @@ def make_invoke_server(
 
     class InvokeHandler(KeepAliveHandler):
         def send_refusal(self, refusal: Refusal) -> None:
+            path = urlsplit(self.path).path
+            if refusal.reason == "too_large" and INVOKE_PATH.match(path):
+                limit = invoke_body_limit(self.command, path, self.headers)
+                self._error(413, "RequestTooLargeException", too_large_message(limit))
+                return
             error_type = {
                 413: "RequestEntityTooLargeException",
                 400: "InvalidRequestContentException",
@@ -186,17 +194,12 @@ def make_invoke_server(
                 return
             invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
             request_limit = (
-                limits.LAMBDA_MAX_ASYNC_PAYLOAD_BYTES
+                aws_limits.LAMBDA_MAX_ASYNC_PAYLOAD_BYTES
                 if invocation_type == "Event"
-                else limits.LAMBDA_MAX_PAYLOAD_BYTES
+                else aws_limits.LAMBDA_MAX_PAYLOAD_BYTES
             )
             if len(body) > request_limit:
-                self._error(
-                    413,
-                    "RequestTooLargeException",
-                    f"Request must be smaller than {request_limit} bytes for the "
-                    "InvokeFunction operation",
-                )
+                self._error(413, "RequestTooLargeException", too_large_message(request_limit))
                 return
             try:
                 event = json.loads(body) if body else {}

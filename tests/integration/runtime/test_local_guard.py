@@ -85,7 +85,7 @@ def test_an_invoke_over_lambdas_payload_maximum_is_refused(runtime):
         {"Content-Length": str(aws_limits.LAMBDA_MAX_PAYLOAD_BYTES + 1)},
     )
     assert status == 413
-    assert headers["x-amzn-ErrorType"] == "RequestEntityTooLargeException"
+    assert headers["x-amzn-ErrorType"] == "RequestTooLargeException"  # botocore's Lambda model
     status, headers, _ = raw(
         runtime.options.lambda_port,
         "POST",
