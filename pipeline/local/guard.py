@@ -138,11 +138,16 @@ def token_headers(token: str | None) -> dict[str, str]:
     return {TOKEN_HEADER: token} if token else {}
 
 
+# An oversized body up to this size is read and dropped before the 413 (see _discard_body).
+DRAIN_MAX_BYTES = 64 * 1024 * 1024
+DRAIN_IDLE_S = 1.0
+
+
 class GuardedHandlerMixin:
     """For a BaseHTTPRequestHandler: runs `guard` on each request before any method handler.
 
     The subclass sets `guard` and implements `send_refusal`; a refused request closes the
-    connection (its body was never read).
+    connection (an oversized body is drained first, any other is never read).
     """
 
     guard: Guard | None = None
@@ -157,8 +162,33 @@ class GuardedHandlerMixin:
         if refusal is None:
             return True
         self.close_connection = True
+        if refusal.reason == "too_large":
+            self._discard_body()
         self.send_refusal(refusal)
         return False
+
+    def _discard_body(self) -> None:
+        """Read an oversized body (up to DRAIN_MAX_BYTES) before answering: a client still
+        sending it would otherwise see the connection reset instead of the 413."""
+        try:
+            remaining = int(self.headers.get("Content-Length") or 0)  # type: ignore[attr-defined]
+        except ValueError:
+            return
+        if remaining > DRAIN_MAX_BYTES:
+            return
+        connection = self.connection  # type: ignore[attr-defined]
+        previous = connection.gettimeout()
+        connection.settimeout(DRAIN_IDLE_S)  # a client that declared a body it never sends
+        try:
+            while remaining > 0:
+                chunk = self.rfile.read1(min(remaining, 1 << 16))  # type: ignore[attr-defined]
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+        except OSError:  # timed out or reset: answer anyway
+            return
+        finally:
+            connection.settimeout(previous)
 
     def send_refusal(self, refusal: Refusal) -> None:
         raise NotImplementedError
