@@ -161,21 +161,23 @@ class GuardedHandlerMixin:
         refusal = guard.check(self.command, self.path, self.headers)  # type: ignore[attr-defined]
         if refusal is None:
             return True
-        self.close_connection = True
-        if refusal.reason == "too_large":
-            self._discard_body()
+        # A refused request's unread body would be taken for the next request: close, unless
+        # an oversized body was drained whole (the client may then reuse its connection).
+        self.close_connection = not (refusal.reason == "too_large" and self._discard_body())
         self.send_refusal(refusal)
+        self.wfile.flush()  # type: ignore[attr-defined]  # parse_request's caller will not
         return False
 
-    def _discard_body(self) -> None:
+    def _discard_body(self) -> bool:
         """Read an oversized body (up to DRAIN_MAX_BYTES) before answering: a client still
-        sending it would otherwise see the connection reset instead of the 413."""
+        sending it would otherwise see the connection reset instead of the 413. True when the
+        whole body was read."""
         try:
             remaining = int(self.headers.get("Content-Length") or 0)  # type: ignore[attr-defined]
         except ValueError:
-            return
+            return False
         if remaining > DRAIN_MAX_BYTES:
-            return
+            return False
         connection = self.connection  # type: ignore[attr-defined]
         previous = connection.gettimeout()
         connection.settimeout(DRAIN_IDLE_S)  # a client that declared a body it never sends
@@ -183,12 +185,13 @@ class GuardedHandlerMixin:
             while remaining > 0:
                 chunk = self.rfile.read1(min(remaining, 1 << 16))  # type: ignore[attr-defined]
                 if not chunk:
-                    return
+                    return False
                 remaining -= len(chunk)
         except OSError:  # timed out or reset: answer anyway
-            return
+            return False
         finally:
             connection.settimeout(previous)
+        return True
 
     def send_refusal(self, refusal: Refusal) -> None:
         raise NotImplementedError

@@ -209,6 +209,8 @@ class GatewayHandler(GuardedHandlerMixin, BaseHTTPRequestHandler):
             if name.lower() not in ("content-length", "connection", "transfer-encoding", "date"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
+        if self.close_connection:  # the client must not reuse a connection we are closing
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)

@@ -78,6 +78,8 @@ class KeepAliveHandler(GuardedHandlerMixin, BaseHTTPRequestHandler):
         for name, value in headers or []:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:  # the client must not reuse a connection we are closing
+            self.send_header("Connection", "close")
         if self.command != "HEAD":
             self._headers_buffer.append(b"\r\n" + body)
             self.flush_headers()
