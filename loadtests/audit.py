@@ -1,11 +1,13 @@
 """The data-loss audit: every event id Kinesis acknowledged is in the table or the DLQ.
 
-After the load stops it waits (bounded) for the consumer to store the last acknowledged
-events, then reads this run's ids from the table (`by_key`: BatchGetItem of the acknowledged
-ids, reading only the run's items, as TARGET=aws does; else a Scan filtered by the run's id
-prefix, which also finds stored ids nobody acknowledged) and from the dead-letter queue
-(received with a visibility timeout longer than the audit, never deleted), and compares the
-sets.
+After the load stops it waits for the consumer to store the acknowledged events: as long as
+the consumer keeps storing some of a sample spread over the run (so a consumer working through
+a backlog is waited for), until it makes no progress for the scenario's drain timeout, and
+never longer than DRAIN_LIMIT_S. Then it reads this run's ids from the table (`by_key`:
+BatchGetItem of the acknowledged ids, reading only the run's items, as TARGET=aws does; else a
+Scan filtered by the run's id prefix, which also finds stored ids nobody acknowledged) and from
+the dead-letter queue (received with a visibility timeout longer than the audit, never
+deleted), and compares the sets.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ REDLINE_TABLE = AuditConfig()  # partition key event_id holding the id as is
 
 SAMPLE_SIZE = 20
 DRAIN_SAMPLE = 100  # the last acknowledged ids checked while waiting for the consumer
+DRAIN_SPREAD = 400  # acknowledged ids per process, spread over the run: the drain's progress
+DRAIN_LIMIT_S = 1800.0  # the longest an audit waits for a consumer still making progress
+DRAIN_POLL_S = 2.0
+DRAIN_REPORT_S = 15.0  # how often the wait says where the consumer is
 DLQ_VISIBILITY_S = 900
 MAX_DLQ_RECEIVES = 10_000
 MAX_SCAN_PAGES = 100_000
@@ -76,14 +82,21 @@ def compare(produced: set[str], stored: set[str], dead_lettered: set[str]) -> Au
 
 
 def read_acked(work_dir: str | Path) -> tuple[set[str], list[str]]:
-    """Every acknowledged id the producers wrote, and the last ones of each process."""
+    """Every acknowledged id the producers wrote, and a sample to follow the consumer by.
+
+    The sample is the last DRAIN_SAMPLE ids of each process (stored last) and DRAIN_SPREAD ids
+    spread evenly over its run (stored one after another as the consumer works through a
+    backlog), in acknowledgement order.
+    """
     ids: set[str] = set()
-    tails: list[str] = []
+    sample: list[str] = []
     for path in sorted(Path(work_dir).glob(f"{ACKED_PREFIX}*.txt")):
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line]
         ids.update(lines)
-        tails.extend(lines[-DRAIN_SAMPLE:])
-    return ids, tails
+        stride = max(1, len(lines) // DRAIN_SPREAD)
+        sample.extend(lines[:-DRAIN_SAMPLE:stride] if len(lines) > DRAIN_SAMPLE else [])
+        sample.extend(lines[-DRAIN_SAMPLE:])
+    return ids, list(dict.fromkeys(sample))
 
 
 def _clients(endpoints: Endpoints) -> tuple[Any, Any]:
@@ -98,21 +111,41 @@ def wait_until_stored(
     dynamodb: Any,
     table: str,
     ids: list[str],
-    timeout_s: float,
+    stall_timeout_s: float,
     sleep: Callable[[float], None] = time.sleep,
     schema: AuditConfig = REDLINE_TABLE,
+    clock: Callable[[], float] = time.monotonic,
+    limit_s: float = DRAIN_LIMIT_S,
+    report: Callable[[str], None] | None = None,
 ) -> tuple[bool, float]:
-    """Wait (bounded) until these ids are in the table; True when they all are."""
-    started = time.monotonic()
+    """Wait until these ids are in the table; True when they all are.
+
+    Gives up when none of the missing ids was stored for `stall_timeout_s` (the consumer is
+    stuck or gone), or after `limit_s` in all (every run is bounded); `report` hears where the
+    wait stands every DRAIN_REPORT_S.
+    """
+    started = clock()
+    last_progress = last_report = started
     missing = list(dict.fromkeys(ids))
     while True:
-        missing = _missing(dynamodb, table, missing, schema)
-        waited = time.monotonic() - started
+        still = _missing(dynamodb, table, missing, schema)
+        now = clock()
+        if len(still) < len(missing):
+            last_progress = now
+        missing = still
+        waited = now - started
         if not missing:
             return True, waited
-        if waited >= timeout_s:
+        if now - last_progress >= stall_timeout_s or waited >= limit_s:
             return False, waited
-        sleep(min(2.0, max(timeout_s - waited, 0.1)))
+        if report is not None and now - last_report >= DRAIN_REPORT_S:
+            last_report = now
+            report(
+                f"    draining: {len(ids) - len(missing)} of {len(ids)} sampled events stored"
+                f" after {waited:.0f} s (gives up after {stall_timeout_s:.0f} s without progress"
+                f" or {limit_s:.0f} s in all)"
+            )
+        sleep(min(DRAIN_POLL_S, max(stall_timeout_s - (now - last_progress), 0.1)))
 
 
 def _missing(
@@ -214,6 +247,7 @@ def run_audit(
     drain_timeout_s: float,
     by_key: bool = False,
     schema: AuditConfig = REDLINE_TABLE,
+    report: Callable[[str], None] | None = None,
 ) -> AuditResult:
     produced, tails = read_acked(work_dir)
     dynamodb, sqs = _clients(endpoints)
@@ -221,7 +255,9 @@ def run_audit(
     dead = dead_lettered_ids(sqs, queue, prefix) if queue else set()
     tails = [event_id for event_id in tails if event_id not in dead]
     table = endpoints.table_name
-    drained, waited = wait_until_stored(dynamodb, table, tails, drain_timeout_s, schema=schema)
+    drained, waited = wait_until_stored(
+        dynamodb, table, tails, drain_timeout_s, schema=schema, report=report
+    )
     if by_key:
         stored = stored_ids_by_key(dynamodb, table, produced - dead, schema)
     else:

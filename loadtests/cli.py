@@ -879,8 +879,9 @@ def finalize(
             print("==> stopped early: skipping the drain wait, auditing what is stored now")
         else:
             print(
-                f"==> auditing for loss (waiting up to {scenario.drain_timeout_s:.0f} s"
-                " for the consumer)"
+                "==> auditing for loss (waiting for the consumer while it makes progress:"
+                f" up to {scenario.drain_timeout_s:.0f} s without, {audits.DRAIN_LIMIT_S:.0f} s"
+                " in all)"
             )
         try:
             audit_result = audits.run_audit(
@@ -893,6 +894,7 @@ def finalize(
                 else scenario.drain_timeout_s,
                 by_key=target.name == "aws",  # read only the run's items, never the table
                 schema=schema,
+                report=lambda line: print(line, flush=True),
             )
             folder.write_json(run_dir / rf.AUDIT_JSON, audit_result.to_dict())
             if target.name == "aws":  # what `make clean-run RUN=<id>` deletes, by key
@@ -1069,6 +1071,24 @@ def print_summary(
         print("warning: the load generator could not keep the target rate in some steps")
     for caveat in summary.get("caveats") or []:
         print(f"note: {caveat}")
+    resharding = summary.get("resharding")
+    if resharding:
+        calls = ", ".join(
+            f"{r['from']} -> {r['to']} shards"
+            + (
+                f" failed: {r['error']}"
+                if r.get("error")
+                else f" in {r['seconds_to_active']:.2f} s"
+            )
+            for r in resharding["reshards"]
+        )
+        order = resharding.get("order")
+        checked = (
+            f"per-key order violations {order['violations']} over {order['items']} records"
+            if order
+            else "per-key order not checked"
+        )
+        print(f"resharding: {calls}; {checked}")
     if audit_result is not None:
         a = audit_result
         print(
@@ -1077,7 +1097,8 @@ def print_summary(
         )
         if a.lost and not a.drained:
             print(
-                f"warning: the consumer had not caught up after {a.drain_wait_s:.0f} s of waiting:"
+                f"warning: the consumer had not caught up after {a.drain_wait_s:.0f} s of waiting"
+                " (it stopped making progress, or the wait hit its limit):"
                 " 'lost' includes events still on the stream (raise --drain-timeout, or read"
                 " the ingest log under logs/ and the on-failure queue)"
             )

@@ -17,7 +17,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtests import timeline as tl
 from loadtests import webui
 from loadtests.control import Controller, write_timeline
-from loadtests.pacing import Slot
+from loadtests.pacing import Slot, poll_interval
 from loadtests.process import READ_GET_SHARE, ProcessState, api_auth_headers
 from loadtests.runconfig import RunConfig
 
@@ -26,7 +26,6 @@ WORKERS = max(CONFIG.workers, 1)
 STATE: ProcessState | None = None
 CONTROLLER: Controller | None = None
 E2E_TIMEOUT_S = 30.0
-E2E_POLL_S = 0.25  # resolution of produced->readable; polls are API load too
 SEED_EVENTS = 20
 PROBE_PUT = "e2e.put"  # the probes' own PutRecords: kept apart from the scenario's records
 SEED_PUT = "seed.put"
@@ -184,13 +183,14 @@ class EndToEndProbeUser(_ApiUser):
 
 
 def poll_until_readable(user: _ApiUser, event_id: str, deadline: float) -> float | None:
+    started = time.time()
     while time.time() < deadline:
         with user.get_event(event_id, "/events/[id] (e2e poll)") as response:
             if response.status_code == 200:
                 response.success()
                 return time.time()
             response.success()  # 404 until the consumer has stored it: expected while polling
-        gevent.sleep(E2E_POLL_S)
+        gevent.sleep(poll_interval(time.time() - started))
     return None
 
 

@@ -56,7 +56,8 @@ SCENARIO_OPTIONS: dict[str, tuple[str, type, str]] = {
     "drain_timeout_s": (
         "--drain-timeout",
         float,
-        "seconds the audit waits for the consumer to store the last records, >= 0",
+        "seconds the audit waits for the consumer to store more records before it gives up"
+        " (it waits on while the consumer makes progress, up to a limit: docs/loadtests.md), >= 0",
     ),
     "p95_ms": ("--gate-p95-ms", float, "gate: producer p95 latency in ms at most"),
     "p99_ms": ("--gate-p99-ms", float, "gate: producer p99 latency in ms at most"),

@@ -81,3 +81,15 @@ class Pacer:
         if self._calls_per_s <= 0:
             return 0.0
         return max(0.0, self._clock() - (self._anchor + self._index / self._calls_per_s))
+
+
+E2E_POLL_S = 0.25  # resolution of produced->readable while the wait is short
+# A probe waiting longer polls less often (5% of its wait, 2 s apart at most): a consumer
+# falling behind must not be buried under the probes' own API calls, which are load too.
+E2E_POLL_SHARE = 0.05
+E2E_POLL_MAX_S = 2.0
+
+
+def poll_interval(waited_s: float) -> float:
+    """Seconds to an end-to-end probe's next poll: fine while short, coarser as it grows."""
+    return min(max(E2E_POLL_S, waited_s * E2E_POLL_SHARE), E2E_POLL_MAX_S)

@@ -339,6 +339,7 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
         "workload": a.workload,
         "iso": _iso,
         "scaling": scaling_analysis,
+        "resharding": scaling.resharding(run),
     }
     files = [
         rf.REPORT_HTML,
@@ -351,6 +352,8 @@ def build(run_dir: Path, options: BuildOptions | None = None) -> Built:
     summary = _summary(run, a, rows, chosen, changes, prices, options, files)
     if scaling_analysis is not None:
         summary["scaling"] = scaling.summary(scaling_analysis)
+    if context["resharding"] is not None:
+        summary["resharding"] = context["resharding"]
     templates = _templates()
     outputs = {
         rf.REPORT_HTML: templates.get_template("report.html.j2").render(**context),

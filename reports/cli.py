@@ -95,7 +95,7 @@ def _build(args: argparse.Namespace) -> int:
     bottleneck = summary.get("bottleneck") or {}
     print(f"report: {run_dir / 'report.html'} and {run_dir / 'report.md'}")
     print(
-        f"knee: {'n/a' if knee is None else f'{knee:,.0f}'}/s;"
+        f"knee: {'n/a' if knee is None else f'{knee:,.0f} records/s'};"
         f" first bottleneck: {bottleneck.get('resource', 'none')};"
         f" recommended: {summary['recommended']['file']}"
         f" ({summary['recommended']['records_per_s']:,.0f} records/s)"

@@ -157,8 +157,7 @@ def analyse(run: Run, minute_s: float | None = None) -> ScalingAnalysis | None:
             if start <= float(a["StartTime"]) < start + minute_s
         ]
         minutes.append(Minute(float(start), cap, used_per_s, refused or 0.0, demand, marks))
-    activities_found = bool(activities) or (run.path / SCALING_JSON).exists()
-    if not env.table.autoscaling.enabled and not activities_found and not any(throttled_sum):
+    if not env.table.autoscaling.enabled and not activities and not any(throttled_sum):
         return None  # nothing scaled and nothing throttled: no section
     throttled_seconds = (
         throttles.timestamps[throttles.values > 0] if throttles is not None else np.array([])
@@ -298,4 +297,26 @@ def summary(analysis: ScalingAnalysis | None) -> dict[str, Any] | None:
         "recommended_min_write_capacity": analysis.recommended_min,
         "recommended_target_utilization": analysis.recommended_target,
         "what_if": [w.__dict__ for w in analysis.what_if],
+    }
+
+
+def resharding(run: Run) -> dict[str, Any] | None:
+    """What UpdateShardCount did in the run and whether per-key order held (scaling.json):
+    None when the run did not reshard."""
+    data = read_scaling_json(run)
+    reshards = data.get("reshards") or []
+    if not reshards:
+        return None
+    return {
+        "reshards": [
+            {
+                "requested_at": r.get("requested_at"),
+                "from": r.get("current"),
+                "to": r.get("target"),
+                "seconds_to_active": r.get("seconds"),
+                "error": r.get("error"),
+            }
+            for r in reshards
+        ],
+        "order": data.get("order"),
     }

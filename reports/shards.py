@@ -5,6 +5,10 @@ records and most of its write throttles, while the stream as a whole is below it
 verdict comes from what each shard took and refused (IncomingRecords and
 WriteProvisionedThroughputExceeded per ShardId), never from the scenario's configured key
 mix, so a run with no configured hot key that skews on one shard gets the same verdict.
+
+Only the seconds in which some shard refused writes are weighed: a stream resharded during the
+run has different shards open at different times, and a shard throttled while it was the only
+one open is the stream's limit, not a hot key.
 """
 
 from __future__ import annotations
@@ -48,8 +52,11 @@ class HotShard:
 
 
 def read_loads(path: Path, start: float | None = None, end: float | None = None):
-    """Per-shard totals of kinesis_shards.csv rows within [start, end]."""
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    """Per-shard totals of kinesis_shards.csv rows within [start, end], over the seconds in
+    which some shard refused writes (all of them when none did)."""
+    per_second: dict[float, dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(lambda: [0.0, 0.0])
+    )
     if not path.is_file():
         return []
     with path.open(newline="", encoding="utf-8") as handle:
@@ -60,9 +67,17 @@ def read_loads(path: Path, start: float | None = None, end: float | None = None)
             if row["stat"] != "Sum":
                 continue
             if row["metric"] == M.SHARD_INCOMING_RECORDS:
-                totals[row["shard_id"]][0] += float(row["value"])
+                per_second[stamp][row["shard_id"]][0] += float(row["value"])
             elif row["metric"] == M.SHARD_WRITE_EXCEEDED:
-                totals[row["shard_id"]][1] += float(row["value"])
+                per_second[stamp][row["shard_id"]][1] += float(row["value"])
+    throttled = [
+        second for second, shards in per_second.items() if any(v[1] > 0 for v in shards.values())
+    ]
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for second in throttled or list(per_second):
+        for shard, (incoming, refused) in per_second[second].items():
+            totals[shard][0] += incoming
+            totals[shard][1] += refused
     return [ShardLoad(shard, *values) for shard, values in sorted(totals.items())]
 
 

@@ -111,3 +111,89 @@ def test_summary_has_no_drain_warning_when_the_consumer_caught_up(tmp_path, caps
     audit = AuditResult(produced=10, stored=10, dead_lettered=0, lost=0, unexpected=0)
     print_summary(tmp_path, {"passed": True, "gates": [], "knee_rps": None}, audit, None)
     assert "had not caught up" not in capsys.readouterr().out
+
+
+class _Table:
+    """A table the consumer fills `per_poll` ids at a time (None: the consumer is stuck)."""
+
+    def __init__(self, ids, per_poll):
+        self.pending, self.per_poll, self.stored = list(ids), per_poll, set()
+
+    def batch_get_item(self, RequestItems):
+        if self.per_poll:
+            self.stored.update(self.pending[: self.per_poll])
+            del self.pending[: self.per_poll]
+        ((table, request),) = RequestItems.items()
+        items = [k for k in request["Keys"] if k["event_id"]["S"] in self.stored]
+        return {"Responses": {table: items}}
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_the_drain_waits_for_a_consumer_working_through_a_backlog_beyond_the_timeout():
+    # GIVEN a consumer that stores 10 of 500 sampled ids per poll (50 polls, 2 s each)
+    ids = [f"run1.p.{n}" for n in range(500)]
+    clock = _Clock()
+    lines = []
+    # WHEN the audit waits with a 10 s stall timeout
+    drained, waited = audit.wait_until_stored(
+        _Table(ids, 10), "events", ids, 10.0, sleep=clock.sleep, clock=clock, report=lines.append
+    )
+    # THEN it waits on past the timeout while the consumer makes progress, and says so
+    assert drained and waited > 10.0
+    assert lines and "sampled events stored" in lines[0]
+
+
+def test_the_drain_gives_up_on_a_stuck_consumer_and_at_its_limit():
+    ids = [f"run1.p.{n}" for n in range(50)]
+    clock = _Clock()
+    drained, waited = audit.wait_until_stored(
+        _Table(ids, 0), "events", ids, 10.0, sleep=clock.sleep, clock=clock
+    )
+    assert not drained and 10.0 <= waited < 13.0
+    clock = _Clock()
+    drained, waited = audit.wait_until_stored(
+        _Table(ids, 1), "events", ids, 10.0, sleep=clock.sleep, clock=clock, limit_s=20.0
+    )
+    assert not drained and 20.0 <= waited < 23.0
+
+
+def test_the_drain_sample_spreads_over_each_process_run(tmp_path):
+    (tmp_path / "acked-1.txt").write_text("".join(f"r.{n}\n" for n in range(10_000)))
+    ids, sample = audit.read_acked(tmp_path)
+    assert len(ids) == 10_000
+    assert sample[0] == "r.0" and sample[-1] == "r.9999"
+    assert "r.5000" in sample or "r.5025" in sample or "r.4975" in sample
+    assert len(sample) <= audit.DRAIN_SPREAD + audit.DRAIN_SAMPLE + 1
+
+
+def test_summary_lists_each_reshard_and_the_order_check(tmp_path, capsys):
+    from loadtests.cli import print_summary
+
+    summary = {
+        "passed": True,
+        "gates": [],
+        "knee_rps": None,
+        "resharding": {
+            "reshards": [
+                {"from": 1, "to": 2, "seconds_to_active": 0.21, "error": None},
+                {"from": 2, "to": 4, "seconds_to_active": None, "error": "LimitExceededException"},
+            ],
+            "order": {"violations": 0, "items": 72389},
+        },
+    }
+    print_summary(tmp_path, summary, None, None)
+    out = capsys.readouterr().out
+    assert (
+        "resharding: 1 -> 2 shards in 0.21 s, 2 -> 4 shards failed: LimitExceededException;"
+        " per-key order violations 0 over 72389 records"
+    ) in out

@@ -68,3 +68,15 @@ def test_zero_rate_gives_no_slot():
     pacer = Pacer(max_units_per_call=10, clock=FakeClock())
     pacer.set_rate(0)
     assert pacer.take() is None
+
+
+def test_probe_polls_get_coarser_as_the_wait_grows_so_a_lagging_consumer_is_not_buried():
+    from loadtests.pacing import poll_interval
+
+    # a fresh probe polls every 0.25 s: produced->readable is measured to 0.25 s
+    assert poll_interval(0.0) == 0.25
+    # at the 8 s end-to-end limit the resolution is still within 5% of the figure
+    assert poll_interval(8.0) == pytest.approx(0.4)
+    # a probe that waits 30 s polls every 1.5 s, never sparser than every 2 s
+    assert poll_interval(30.0) == pytest.approx(1.5)
+    assert poll_interval(600.0) == 2.0

@@ -31,7 +31,7 @@ def _sizing(summary, label):
 def test_capacity_run_knee_bottleneck_and_files(capacity_run, capsys):
     assert _build(capacity_run) == 0
     out = capsys.readouterr().out
-    assert "knee: 996/s; first bottleneck: Kinesis shard writes" in out
+    assert "knee: 996 records/s; first bottleneck: Kinesis shard writes" in out
     for name in REPORT_FILES:
         assert (capacity_run / name).is_file(), name
     for chart in ("throughput", "latency", "utilization", "iterator-age"):

@@ -109,3 +109,34 @@ def test_on_demand_or_fixed_tables_get_no_scaling_changes(table_run):
     assert main(["build", str(table_run)]) == 0  # autoscaling off in the run's file
     recommended = json.loads((table_run / rf.RECOMMENDED_TFVARS).read_text())
     assert recommended["table"]["autoscaling"]["enabled"] is False
+
+
+def test_a_resharded_run_reports_each_update_shard_count_and_the_order_check(capacity_run):
+    # GIVEN a run that doubled then halved its shards and checked per-key order
+    (capacity_run / scaling.SCALING_JSON).write_text(
+        json.dumps(
+            {
+                "reshards": [
+                    {"target": 2, "current": 1, "requested_at": 1796177941.6, "seconds": 0.21},
+                    {"target": 1, "current": 2, "requested_at": 1796178004.7, "seconds": 0.24},
+                ],
+                "order": {"keys": 100, "items": 144777, "violations": 0, "samples": []},
+            }
+        )
+    )
+    # WHEN the report is built
+    assert main(["build", str(capacity_run)]) == 0
+    report = (capacity_run / rf.REPORT_MD).read_text()
+    summary = json.loads((capacity_run / rf.SUMMARY_JSON).read_text())
+    # THEN each call is listed with the time it took, and the order check's result
+    assert "## Resharding: UpdateShardCount under load" in report
+    assert "| 1 -> 2 | 0.21 |" in report and "| 2 -> 1 | 0.24 |" in report
+    assert "per-key order: **0 violations** over 144,777 stored records of 100" in report
+    assert [r["to"] for r in summary["resharding"]["reshards"]] == [2, 1]
+    # and a run with no autoscaling and no table throttles gets no table-scaling section
+    assert "## Scaling: what the spike cost" not in report
+
+
+def test_a_run_that_did_not_reshard_has_no_resharding_section(capacity_run):
+    assert main(["build", str(capacity_run)]) == 0
+    assert "Resharding" not in (capacity_run / rf.REPORT_MD).read_text()

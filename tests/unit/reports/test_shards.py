@@ -50,3 +50,24 @@ def test_no_throttles_or_no_file_is_no_verdict(tmp_path):
     assert shards.hot_shard_of_run(tmp_path) is None
     write_shards(tmp_path, {"shardId-0": (2000, 0), "shardId-1": (10, 0)})
     assert shards.hot_shard_of_run(tmp_path) is None
+
+
+def test_a_shard_throttled_while_it_was_the_only_one_open_is_the_stream_limit_not_a_hot_key(
+    tmp_path,
+):
+    # GIVEN a stream resharded 1 -> 2 -> 1: the parent throttled while it was alone, its
+    # children and the merged shard took the rest of the run without a throttle
+    with (tmp_path / rf.KINESIS_SHARDS_CSV).open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(rf.KINESIS_SHARDS_COLUMNS)
+        rows = [(100, "shardId-0", 1000, 160)]
+        rows += [(second, "shardId-1", 400, 0) for second in (200, 201)]
+        rows += [(second, "shardId-2", 400, 0) for second in (200, 201)]
+        rows += [(300, "shardId-3", 800, 0)]
+        for second, shard, incoming, refused in rows:
+            writer.writerow([second, 1, shard, "IncomingRecords", "Sum", incoming])
+            writer.writerow(
+                [second, 1, shard, "WriteProvisionedThroughputExceeded", "Sum", refused]
+            )
+    # WHEN the verdict is drawn THEN no shard is called hot: one shard was open when it throttled
+    assert shards.hot_shard_of_run(tmp_path) is None
