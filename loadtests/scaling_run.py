@@ -213,13 +213,24 @@ def _gateway_scaling(endpoints: Endpoints) -> dict[str, Any]:
 
     if not endpoints.aws_endpoint_url:
         return {}
+    token = loopback.token_from_env()  # control routes answer only the stack's own clients
     try:
-        _, body = loopback.request(f"{endpoints.aws_endpoint_url}/_redline/scaling", timeout_s=10)
-        scaling = json.loads(body).get("autoscaling", {})
-        _, body = loopback.request(f"{endpoints.aws_endpoint_url}/_redline/config", timeout_s=10)
-        burst = json.loads(body).get("burst_seconds")
+        status, body = loopback.request(
+            f"{endpoints.aws_endpoint_url}/_redline/scaling", timeout_s=10, token=token
+        )
+        scaling = json.loads(body).get("autoscaling", {}) if status == 200 else {}
+        status, body = loopback.request(
+            f"{endpoints.aws_endpoint_url}/_redline/config", timeout_s=10, token=token
+        )
+        burst = json.loads(body).get("burst_seconds") if status == 200 else None
     except (OSError, ValueError):
         return {}
+    if not scaling or burst is None:
+        print(
+            f"warning: the local gateway did not give its scaling knobs (HTTP {status}):"
+            " the report assumes AWS's 60 s policy minute and 300 s burst",
+            flush=True,
+        )
     return {
         "minute_s": scaling.get("minute_s"),
         "apply_delay_s": scaling.get("apply_delay_s"),

@@ -112,6 +112,13 @@ def read_activities(run: Run) -> list[dict[str, Any]]:
     return sorted(data.get("ScalingActivities") or [], key=lambda a: float(a["StartTime"]))
 
 
+def _resource_label(activity: dict[str, Any], table: str) -> str:
+    """'' for the table itself, 'index <name>: ' for one of its GSIs (both scale alike)."""
+    resource = str(activity.get("ResourceId", ""))
+    prefix = f"table/{table}/index/"
+    return f"index {resource[len(prefix):]}: " if resource.startswith(prefix) else ""
+
+
 def is_scale_out(activity: dict[str, Any]) -> bool:
     """AWS names the alarm in the cause: target tracking's AlarmHigh scales out."""
     direction = (activity.get("Details") or {}).get("Direction")
@@ -152,7 +159,7 @@ def analyse(run: Run, minute_s: float | None = None) -> ScalingAnalysis | None:
         used_per_s = (used or 0.0) / minute_s
         demand = used_per_s + (refused or 0.0) * per_request / minute_s
         marks = [
-            f"{a.get('Description', '')} ({a.get('StatusCode', '')})"
+            f"{_resource_label(a, table)}{a.get('Description', '')} ({a.get('StatusCode', '')})"
             for a in activities
             if start <= float(a["StartTime"]) < start + minute_s
         ]

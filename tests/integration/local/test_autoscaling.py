@@ -171,3 +171,25 @@ def test_provisioning_registers_the_environment_files_targets_and_status_shows_t
     assert status == 200
     lines = scaling_lines(json.loads(body))
     assert lines[0].startswith("auto scaling: 4 targets, one policy minute = 1 s")
+
+
+def test_a_run_records_the_gateway_scaling_knobs_through_its_token_guarded_route(
+    gateway_factory, monkeypatch
+):
+    # GIVEN a time-scaled gateway with a 50 s burst, and the stack's token in the environment
+    # (as `make loadtest` sets it for its own processes)
+    from loadtests.runconfig import Endpoints
+    from loadtests.scaling_run import _gateway_scaling
+    from pipeline.local.guard import TOKEN_ENV
+
+    monkeypatch.setenv("REDLINE_SCALING_MINUTE_S", "10")
+    monkeypatch.setenv("REDLINE_SCALING_APPLY_DELAY_S", "10")
+    gateway = gateway_factory(burst_seconds=50.0)
+    monkeypatch.setenv(TOKEN_ENV, gateway.token)
+    endpoints = Endpoints("us-east-1", "s", "t", "http://127.0.0.1:1", gateway.endpoint_url)
+    # WHEN the run reads the knobs for scaling.json THEN the report gets the scaled minute
+    assert _gateway_scaling(endpoints) == {
+        "minute_s": 10.0,
+        "apply_delay_s": 10.0,
+        "burst_seconds": 50.0,
+    }
