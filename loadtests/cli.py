@@ -610,7 +610,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         for target in started:
-            print(f"==> stopping the {target.name} stack this run started", flush=True)
+            try:
+                print(f"==> stopping the {target.name} stack this run started", flush=True)
+            except OSError:  # stdout gone (the parent that read it died): stop it all the same
+                pass
             target.stop()
         for run_dir in run_dirs:
             _copy_logs(started[0] if started else None, run_dir, work_dir)
