@@ -38,7 +38,7 @@ data "aws_iam_policy_document" "handler" {
 
   statement {
     sid       = "WriteEvents"
-    actions   = ["dynamodb:BatchWriteItem"]
+    actions   = ["dynamodb:PutItem"]
     resources = [var.table_arn]
   }
 
