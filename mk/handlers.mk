@@ -1,5 +1,5 @@
 # The pipeline's Lambdas (pipeline/ingest, pipeline/api): test events and the hot-path bench.
-BENCHES += ingest_hot_path
+BENCHES += ingest_hot_path bench_conditional_writes
 
 .PHONY: events
 

@@ -81,7 +81,7 @@ WRITE_RETRIES = _pipeline(
     "WriteRetries",
     "Count",
     SERVICE_INGEST,
-    "BatchWriteItem retries (UnprocessedItems or throttling)",
+    "PutItem retries (throttling or unreachable)",
     "pipeline.ingest.write_retries",
 )
 API_REQUESTS = _pipeline(
@@ -313,6 +313,14 @@ SQS: Final = (
         stats=("Maximum",),
     ),
     _aws("AWS/SQS", "NumberOfMessagesSent", "Count", "QueueName", "messages sent"),
+    _aws(
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "Seconds",
+        "QueueName",
+        "age of the oldest message waiting",
+        stats=("Maximum",),
+    ),
 )
 
 AWS: Final = KINESIS + DYNAMODB + LAMBDA + API_GATEWAY + SQS
@@ -452,6 +460,12 @@ def newrelic_metric_names() -> dict[str, str]:
 # Attributes on the forwarder's points (besides New Relic's own, e.g. metricName).
 ATTRIBUTE_ENVIRONMENT: Final = "environment"
 ATTRIBUTE_COMPONENT: Final = "component"
+# Which queue an AWS/SQS point is about (with `queue`, its name): the dead-letter queue
+# (bad records, with their data) or the ingest mapping's on-failure destination (pointers
+# to batches the mapping gave up on, readable only while the stream retains them).
+ATTRIBUTE_QUEUE_ROLE: Final = "queue.role"
+QUEUE_ROLE_DEAD_LETTER: Final = "dead_letter"
+QUEUE_ROLE_ON_FAILURE: Final = "on_failure"
 RESOURCE_ATTRIBUTES: Final = {
     "StreamName": "stream",
     "TableName": "table",
@@ -463,6 +477,7 @@ FORWARDER_ATTRIBUTES: Final = frozenset(
     {
         ATTRIBUTE_ENVIRONMENT,
         ATTRIBUTE_COMPONENT,
+        ATTRIBUTE_QUEUE_ROLE,
         *RESOURCE_ATTRIBUTES.values(),
         "objective.ms",
         "instrumentation.provider",

@@ -118,6 +118,7 @@ module "forwarder" {
     API_FUNCTION_NAME    = module.api.function_name
     API_ID               = module.api.api_id
     DLQ_URL              = module.ingest.dead_letter_queue_url
+    ON_FAILURE_QUEUE_URL = module.ingest.on_failure_queue_url
     NEW_RELIC_REGION     = var.monitoring.new_relic_region
   }
 }
@@ -129,6 +130,8 @@ module "newrelic" {
 
   environment = var.environment
   account_id  = var.monitoring.new_relic_account_id
+
+  on_failure_age_threshold_seconds = module.ingest.on_failure_age_alarm_threshold_seconds
 }
 
 # Locust's distributed mode on Fargate for loads one machine cannot offer (off by default).

@@ -23,6 +23,8 @@ _LAMBDA = {metric.name: metric.newrelic_name for metric in m.LAMBDA}
 _GATEWAY = {metric.name: metric.newrelic_name for metric in m.API_GATEWAY}
 _SQS = {metric.name: metric.newrelic_name for metric in m.SQS}
 _RATES = m.COMPONENT_METRICS
+_DEAD_LETTER_QUEUE = f"{m.ATTRIBUTE_QUEUE_ROLE} = '{m.QUEUE_ROLE_DEAD_LETTER}'"
+_ON_FAILURE_QUEUE = f"{m.ATTRIBUTE_QUEUE_ROLE} = '{m.QUEUE_ROLE_ON_FAILURE}'"
 _LABELS = {m.COMPONENT_INGEST: "ingest", m.COMPONENT_API: "API", m.COMPONENT_END_TO_END: "e2e"}
 E2E_LATENCY = m.END_TO_END_LATENCY.newrelic_name
 API_LATENCY = m.API_LATENCY.newrelic_name
@@ -136,7 +138,16 @@ INGEST = Page(
             "Dead-letter queue depth",
             _nrql(
                 f"max({q(_SQS['ApproximateNumberOfMessagesVisible'])}) AS 'visible', "
-                f"sum({q(_SQS['NumberOfMessagesSent'])}) AS 'sent'"
+                f"sum({q(_SQS['NumberOfMessagesSent'])}) AS 'sent'",
+                where=_DEAD_LETTER_QUEUE,
+            ),
+        ),
+        Widget(
+            "On-failure queue: batches to replay and the oldest one's age",
+            _nrql(
+                f"max({q(_SQS['ApproximateNumberOfMessagesVisible'])}) AS 'batches waiting', "
+                f"max({q(_SQS['ApproximateAgeOfOldestMessage'])}) / 3600 AS 'oldest (hours)'",
+                where=_ON_FAILURE_QUEUE,
             ),
         ),
     ),
@@ -296,6 +307,36 @@ CONDITIONS = (
         critical=Threshold("above", 0, _minutes(1), occurrences="at_least_once"),
         fill="static",
         fill_value=0,
+    ),
+    AlertCondition(
+        key="on_failure_depth",
+        name="Ingest on-failure queue has batches",
+        description=(
+            "The ingest mapping gave up on a batch: its pointers wait in the on-failure queue. "
+            "Run `make replay ENV=<env>` before the stream's retention trims the records."
+        ),
+        nrql=_nrql(
+            f"max({q(_SQS['ApproximateNumberOfMessagesVisible'])})",
+            where=_ON_FAILURE_QUEUE,
+            tail="",
+        ),
+        critical=Threshold("above", 0, _minutes(5), occurrences="at_least_once"),
+    ),
+    AlertCondition(
+        key="on_failure_age",
+        name="Ingest on-failure queue: oldest batch ageing",
+        description=(
+            "The oldest failed batch has waited half the time the stream still holds its "
+            "records: replay now (`make replay ENV=<env>`) or lose them."
+        ),
+        nrql=_nrql(
+            f"max({q(_SQS['ApproximateAgeOfOldestMessage'])})",
+            where=_ON_FAILURE_QUEUE,
+            tail="",
+        ),
+        critical=Threshold(
+            "above", o.ON_FAILURE_OLDEST_AGE_ALERT_S, _minutes(5), occurrences="at_least_once"
+        ),
     ),
     AlertCondition(
         key="forwarder_silence",

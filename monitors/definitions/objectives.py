@@ -12,3 +12,8 @@ API_LATENCY_TARGET_PERCENT: Final = 99.0
 # Share of records the consumer handled that were stored (not dead-lettered, not failed).
 INGEST_SUCCESS_TARGET_PERCENT: Final = 99.9
 SERVICE_LEVEL_WINDOW_DAYS: Final = 7
+# The on-failure queue's oldest message: alert once it has waited half the time the stream
+# still holds its records (retention less the mapping's maximum record age). This default
+# is for the shipped environment files (24 h retention, 1 h maximum record age); Terraform
+# passes each environment's own value (terraform/modules/ingest's replay window).
+ON_FAILURE_OLDEST_AGE_ALERT_S: Final = (24 * 3600 - 3600) // 2

@@ -55,7 +55,7 @@ class Query:
         }
 
 
-def _aws_source(metric: m.Metric, value: str, component: str) -> Source:
+def _aws_source(metric: m.Metric, value: str, component: str, *extra: tuple[str, str]) -> Source:
     dimension = metric.dimensions[0]
     return Source(
         metric=metric,
@@ -63,6 +63,7 @@ def _aws_source(metric: m.Metric, value: str, component: str) -> Source:
         attributes=(
             (m.ATTRIBUTE_COMPONENT, component),
             (m.RESOURCE_ATTRIBUTES[dimension], value),
+            *extra,
         ),
     )
 
@@ -87,7 +88,8 @@ def pipeline_sources(resources: Resources) -> list[Source]:
 
 
 def aws_sources(resources: Resources) -> list[Source]:
-    """AWS's metrics of the stream, the table, the three functions, the API and the DLQ."""
+    """AWS's metrics of the stream, the table, the three functions, the API and the queues
+    (dead-letter and on-failure)."""
     sources = [_aws_source(metric, resources.stream_name, "stream") for metric in m.KINESIS]
     sources += [_aws_source(metric, resources.table_name, "storage") for metric in m.DYNAMODB]
     for function, component in (
@@ -97,11 +99,15 @@ def aws_sources(resources: Resources) -> list[Source]:
     ):
         sources += [_aws_source(metric, function, component) for metric in m.LAMBDA]
     sources += [_aws_source(metric, resources.api_id, m.COMPONENT_API) for metric in m.API_GATEWAY]
-    if resources.dead_letter_queue_name:
-        sources += [
-            _aws_source(metric, resources.dead_letter_queue_name, m.COMPONENT_INGEST)
-            for metric in m.SQS
-        ]
+    for queue, role in (
+        (resources.dead_letter_queue_name, m.QUEUE_ROLE_DEAD_LETTER),
+        (resources.on_failure_queue_name, m.QUEUE_ROLE_ON_FAILURE),
+    ):
+        if queue:
+            role_attribute = (m.ATTRIBUTE_QUEUE_ROLE, role)
+            sources += [
+                _aws_source(metric, queue, m.COMPONENT_INGEST, role_attribute) for metric in m.SQS
+            ]
     return sources
 
 

@@ -31,6 +31,7 @@ class Resources:
     forwarder_function_name: str
     api_id: str
     dead_letter_queue_name: str  # "" when unknown: no SQS metrics
+    on_failure_queue_name: str = ""  # "" when unknown: no SQS metrics for it
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "set NEW_RELIC_LICENSE_KEY or NEW_RELIC_LICENSE_KEY_SECRET to send to New Relic, "
             "or NEW_RELIC_PAYLOADS_FILE to write the payloads to a file instead"
         )
-    queue_name = (
-        env.get("DLQ_NAME", "").strip() or env.get("DLQ_URL", "").rstrip("/").rsplit("/", 1)[-1]
-    )
+    queue_name = _queue_name(env, "DLQ")
     resources = Resources(
         environment=environment,
         stream_name=env["STREAM_NAME"].strip(),
@@ -149,6 +148,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         or f"redline-forwarder-{environment}",
         api_id=env["API_ID"].strip(),
         dead_letter_queue_name=queue_name,
+        on_failure_queue_name=_queue_name(env, "ON_FAILURE_QUEUE"),
     )
     return Settings(
         resources=resources,
@@ -163,3 +163,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         settle_seconds=_int(env, "FORWARDER_SETTLE_SECONDS", 60, 0, 600),
         forward_aws_metrics=_bool(env, "FORWARD_AWS_METRICS", True),
     )
+
+
+def _queue_name(env: Mapping[str, str], prefix: str) -> str:
+    """<prefix>_NAME, else the last part of <prefix>_URL, else ""."""
+    name = env.get(f"{prefix}_NAME", "").strip()
+    return name or env.get(f"{prefix}_URL", "").strip().rstrip("/").rsplit("/", 1)[-1]

@@ -2,8 +2,10 @@
 
 The record handler (`records.classify_record`) decides per record: store it or dead-letter
 it. `IngestProcessor.process` then does the I/O for the whole batch at once (SendMessageBatch
-for the rejected, BatchWriteItem 25 at a time for the accepted) and reports every record that
-was neither stored nor dead-lettered as a batch item failure, so Kinesis redelivers it.
+for the rejected, conditional PutItem calls in parallel for the accepted) and reports every
+record that was neither stored nor dead-lettered as a batch item failure, so Kinesis
+redelivers it. A record whose event_id is already stored (or came earlier in the batch) with
+other content is dead-lettered as a conflict; the first event is kept.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 from pipeline import metrics as names
 from pipeline.ingest.budget import TimeBudget
 from pipeline.ingest.dead_letter import DeadLetter, dead_letter, send_dead_letters
-from pipeline.ingest.records import Accepted, DeadLetterReason, Rejected
+from pipeline.ingest.records import (
+    CONTENT_HASH_ATTRIBUTE,
+    Accepted,
+    DeadLetterReason,
+    Rejected,
+)
 from pipeline.ingest.store import Backoff, write_items
 
 logger = logging.getLogger(__name__)
@@ -89,10 +96,21 @@ class IngestProcessor(BatchProcessor):
             if status != "success":
                 continue  # the record handler raised: already a batch item failure
             if isinstance(result, Accepted):
-                # Same event_id twice in one batch: BatchWriteItem refuses duplicate keys, so
-                # the later record (Kinesis order) is written and both share its fate.
-                accepted[result.event_id] = result
-                positions_by_id.setdefault(result.event_id, []).append(position)
+                first = accepted.get(result.event_id)
+                if first is None:
+                    accepted[result.event_id] = result
+                    positions_by_id[result.event_id] = [position]
+                elif _content_hash(first) == _content_hash(result):
+                    # The same event twice in one batch: one write, both share its fate.
+                    positions_by_id[result.event_id].append(position)
+                else:
+                    first_record = outcomes[positions_by_id[result.event_id][0]][2]
+                    rejected = _conflict(
+                        result.event_id,
+                        "an earlier record of this batch (sequence number "
+                        f"{first_record['kinesis']['sequenceNumber']}) has it with other content",
+                    )
+                    letters.append(dead_letter(position, KinesisStreamRecord(record), rejected))
             elif isinstance(result, Rejected):
                 letters.append(dead_letter(position, KinesisStreamRecord(record), result))
             else:
@@ -108,13 +126,17 @@ class IngestProcessor(BatchProcessor):
             self.clock,
         )
 
-        refused_letters = [
-            dead_letter(
-                position,
-                KinesisStreamRecord(outcomes[position][2]),
-                Rejected(DeadLetterReason.DYNAMODB_REFUSED, f"DynamoDB: {reason}", event_id),
-            )
+        refusals = {
+            event_id: Rejected(DeadLetterReason.DYNAMODB_REFUSED, f"DynamoDB: {reason}", event_id)
             for event_id, reason in written.refused.items()
+        }
+        for event_id in written.conflicts:
+            refusals[event_id] = _conflict(
+                event_id, "an event with other content is already stored under it"
+            )
+        refused_letters = [
+            dead_letter(position, KinesisStreamRecord(outcomes[position][2]), rejected)
+            for event_id, rejected in refusals.items()
             for position in positions_by_id[event_id]
         ]
         if refused_letters:
@@ -188,3 +210,16 @@ class IngestProcessor(BatchProcessor):
             "batch had records it could not store",
             extra={**summary, "dead_letter_reasons": dict(reasons), "first_failed": failed},
         )
+
+
+def _content_hash(event: Accepted) -> str:
+    return event.item[CONTENT_HASH_ATTRIBUTE]["S"]
+
+
+def _conflict(event_id: str, why: str) -> Rejected:
+    return Rejected(
+        DeadLetterReason.CONFLICT,
+        f"event_id {event_id!r} conflict: {why}; the first event is kept, this record is not "
+        "written",
+        event_id,
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import os
@@ -42,6 +43,9 @@ _MAX_ERRORS_IN_DETAIL = 5
 ITEM_TTL_DAYS_DEFAULT = 30
 ITEM_TTL_DAYS_MAX = 3650
 TTL_ATTRIBUTE = "expires_at"
+# A digest of the event's content (docs/pipeline.md "Duplicates"): the conditional write
+# stores an event_id once and takes it again only with the same digest.
+CONTENT_HASH_ATTRIBUTE = "content_hash"
 
 
 def item_ttl_seconds(environ: dict[str, str] | None = None) -> int:
@@ -67,6 +71,8 @@ class DeadLetterReason(StrEnum):
     ITEM_TOO_LARGE = "item_too_large"
     # DynamoDB answered ValidationException for the item on its own (a check we lack).
     DYNAMODB_REFUSED = "dynamodb_refused"
+    # Another event with this event_id and different content is stored (or came first).
+    CONFLICT = "conflict"
 
 
 @dataclass(slots=True)
@@ -140,7 +146,22 @@ def event_item(event: Event, arrived_at: float, sequence_number: str) -> dict[st
         "sequence_number": {"S": sequence_number},
         # Epoch seconds, as DynamoDB TTL requires.
         TTL_ATTRIBUTE: {"N": str(int(arrived_at) + _ITEM_TTL_S)},
+        CONTENT_HASH_ATTRIBUTE: {"S": content_hash(event)},
     }
+
+
+def content_hash(event: Event) -> str:
+    """SHA-256 (hex) of the event's fields as canonical JSON (sorted keys, no spaces).
+
+    Two records of the same event hash alike whatever their key order or spacing; any
+    difference in a field or the payload changes the hash.
+    """
+    canonical = json.dumps(
+        [event.event_id, event.type, event.source, event.produced_at, event.payload],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
 def to_attribute_value(value: Any, where: str, depth: int) -> dict[str, Any]:

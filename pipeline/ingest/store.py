@@ -1,10 +1,16 @@
-"""Valid events -> DynamoDB with BatchWriteItem, retried within the invocation's time budget.
+"""Valid events -> DynamoDB with conditional PutItem calls, retried within the time budget.
 
-botocore's standard retry mode (see `pipeline.clients`) retries a call that failed as a whole
-(ProvisionedThroughputExceededException, ThrottlingException, ...). Items that come back in
-UnprocessedItems, and calls that still fail after botocore's attempts, are retried here in
-rounds with exponential backoff and full jitter until the budget runs out. Writes are plain
-puts keyed by event_id, so repeating one is harmless.
+Each event is one PutItem with the condition "no item with this event_id yet, or one with
+the same content hash" (docs/pipeline.md "Duplicates"): a redelivered identical event is
+written again harmlessly, a different event under a stored event_id is refused by DynamoDB
+(ConditionalCheckFailedException) and reported as a conflict, never written over the first.
+BatchWriteItem cannot carry a condition, so the puts run in parallel on a small thread pool;
+each costs the same write units as the item's share of a BatchWriteItem.
+
+botocore's standard retry mode (see `pipeline.clients`) retries a throttled call
+(ProvisionedThroughputExceededException, ThrottlingException, ...). Puts that still fail
+after botocore's attempts are retried here in rounds with exponential backoff and full
+jitter until the budget runs out.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from pipeline import aws_limits as limits
 from pipeline.ingest.budget import TimeBudget
+from pipeline.ingest.records import CONTENT_HASH_ATTRIBUTE
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +43,14 @@ RETRYABLE_ERROR_CODES = frozenset(
     }
 )
 VALIDATION_ERROR_CODE = "ValidationException"
+CONFLICT_ERROR_CODE = "ConditionalCheckFailedException"
+# Puts in flight at once: botocore's default connection pool (max_pool_connections) is 10,
+# so more threads would only queue for a connection.
+WRITE_THREADS = 10
+# Stored once; taken again only as the same event (see the module docstring).
+WRITE_CONDITION = (
+    f"attribute_not_exists(event_id) OR {CONTENT_HASH_ATTRIBUTE} = :{CONTENT_HASH_ATTRIBUTE}"
+)
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 5.0
 MAX_WRITE_ROUNDS = 50
@@ -46,6 +62,8 @@ class WriteResult:
     unwritten: set[str] = field(default_factory=set)
     # event_id -> DynamoDB's reason, for items it refused on their own (ValidationException).
     refused: dict[str, str] = field(default_factory=dict)
+    # event_ids already stored with other content (the condition failed): not written.
+    conflicts: set[str] = field(default_factory=set)
     retries: int = 0
 
 
@@ -79,20 +97,31 @@ def write_items(
     result = WriteResult()
     pending = list(items)
     rounds = 0
-    while pending and rounds < MAX_WRITE_ROUNDS:
-        if rounds and not backoff.wait(rounds, budget):
-            break
-        rounds += 1
-        returned: list[str] = []
-        for start in range(0, len(pending), limits.DYNAMODB_BATCH_WRITE_MAX_ITEMS):
-            chunk = pending[start : start + limits.DYNAMODB_BATCH_WRITE_MAX_ITEMS]
-            if budget.expired():
-                returned.extend(pending[start:])
+
+    def put(event_id: str) -> _PutOutcome:
+        if budget.expired():
+            return _PutOutcome(_Status.RETRY, started=False)
+        return _put_item(dynamodb, table_name, items[event_id], clock)
+
+    with ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="put") as pool:
+        while pending and rounds < MAX_WRITE_ROUNDS:
+            if rounds and not backoff.wait(rounds, budget):
                 break
-            if rounds > 1:
-                result.retries += 1
-            returned.extend(_write_chunk(dynamodb, table_name, items, chunk, result, clock))
-        pending = returned
+            rounds += 1
+            returned: list[str] = []
+            for event_id, outcome in zip(pending, pool.map(put, pending), strict=True):
+                result.retries += outcome.botocore_retries + int(rounds > 1 and outcome.started)
+                if outcome.status is _Status.STORED:
+                    result.stored_at[event_id] = outcome.stored_at
+                elif outcome.status is _Status.RETRY:
+                    returned.append(event_id)
+                elif outcome.status is _Status.CONFLICT:
+                    result.conflicts.add(event_id)
+                elif outcome.status is _Status.REFUSED:
+                    result.refused[event_id] = outcome.message
+                else:
+                    result.unwritten.add(event_id)
+            pending = returned
     result.unwritten.update(pending)
     if pending:
         logger.warning(
@@ -105,61 +134,63 @@ def write_items(
     return result
 
 
-def _write_chunk(
+class _Status(Enum):
+    STORED = "stored"
+    RETRY = "retry"  # throttled, unreachable or not started: another round
+    CONFLICT = "conflict"  # the condition failed: another event holds this event_id
+    REFUSED = "refused"  # ValidationException: DynamoDB will never take this item
+    FAILED = "failed"  # an error retrying here cannot fix: Kinesis redelivers
+
+
+@dataclass(slots=True)
+class _PutOutcome:
+    status: _Status
+    stored_at: float = 0.0
+    message: str = ""
+    botocore_retries: int = 0
+    started: bool = True
+
+
+def _put_item(
     dynamodb: Any,
     table_name: str,
-    items: dict[str, dict[str, dict[str, Any]]],
-    chunk: list[str],
-    result: WriteResult,
+    item: dict[str, dict[str, Any]],
     clock: Callable[[], float],
-) -> list[str]:
-    """One BatchWriteItem call; returns the event_ids to try again."""
+) -> _PutOutcome:
+    """One conditional PutItem (runs on a pool thread: touches nothing shared but `item`)."""
     stored_at = clock()
-    stored_at_value = {"N": repr(stored_at)}
-    requests = []
-    for event_id in chunk:
-        item = items[event_id]
-        item["stored_at"] = stored_at_value
-        requests.append({"PutRequest": {"Item": item}})
+    item["stored_at"] = {"N": repr(stored_at)}
     try:
-        response = dynamodb.batch_write_item(RequestItems={table_name: requests})
+        response = dynamodb.put_item(
+            TableName=table_name,
+            Item=item,
+            ConditionExpression=WRITE_CONDITION,
+            ExpressionAttributeValues={f":{CONTENT_HASH_ATTRIBUTE}": item[CONTENT_HASH_ATTRIBUTE]},
+        )
     except ClientError as exc:
-        result.retries += _botocore_retries(exc.response)
-        code = exc.response.get("Error", {}).get("Code", "")
+        retries = _botocore_retries(exc.response)
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        if code == CONFLICT_ERROR_CODE:
+            return _PutOutcome(_Status.CONFLICT, botocore_retries=retries)
         if code in RETRYABLE_ERROR_CODES:
-            return chunk
+            return _PutOutcome(_Status.RETRY, botocore_retries=retries)
         if code == VALIDATION_ERROR_CODE:
-            # One bad item fails the whole call: write the chunk item by item so that only the
-            # item DynamoDB refuses is set aside (and dead-lettered), not its chunk-mates.
-            if len(chunk) == 1:
-                result.refused[chunk[0]] = exc.response.get("Error", {}).get("Message", code)
-                return []
-            returned = []
-            for event_id in chunk:
-                returned.extend(
-                    _write_chunk(dynamodb, table_name, items, [event_id], result, clock)
-                )
-            return returned
-        # Not retryable here (missing table, access denied, a bad item): report the records as
-        # failed so Kinesis redelivers them; the ESM's bisect/retry settings take it from there.
-        logger.error("BatchWriteItem failed for %d items: %s", len(chunk), exc)
-        result.unwritten.update(chunk)
-        return []
+            message = error.get("Message", code)
+            return _PutOutcome(_Status.REFUSED, message=message, botocore_retries=retries)
+        # Not retryable here (missing table, access denied): report the record as failed so
+        # Kinesis redelivers it; the ESM's bisect/retry settings take it from there.
+        logger.error("PutItem failed: %s", exc)
+        return _PutOutcome(_Status.FAILED, botocore_retries=retries)
     except ParamValidationError as exc:  # a request botocore refuses to send: a bug, not load
-        logger.error("BatchWriteItem request invalid for %d items: %s", len(chunk), exc)
-        result.unwritten.update(chunk)
-        return []
+        logger.error("PutItem request invalid: %s", exc)
+        return _PutOutcome(_Status.FAILED)
     except BotoCoreError as exc:  # connection errors and timeouts, already retried by botocore
-        logger.warning("BatchWriteItem did not complete for %d items: %s", len(chunk), exc)
-        return chunk
-    result.retries += _botocore_retries(response)
-    unprocessed = response.get("UnprocessedItems", {}).get(table_name, [])
-    returned = [request["PutRequest"]["Item"]["event_id"]["S"] for request in unprocessed]
-    returned_set = set(returned)
-    for event_id in chunk:
-        if event_id not in returned_set:
-            result.stored_at[event_id] = stored_at
-    return returned
+        logger.warning("PutItem did not complete: %s", exc)
+        return _PutOutcome(_Status.RETRY)
+    return _PutOutcome(
+        _Status.STORED, stored_at=stored_at, botocore_retries=_botocore_retries(response)
+    )
 
 
 def _botocore_retries(response: dict[str, Any]) -> int:

@@ -241,6 +241,7 @@ class LambdaRuntime:
             "API_ID": self.api_id,
             "DLQ_NAME": self.config.queues.dead_letter_name,
             "DLQ_URL": resources.dead_letter_queue_url,
+            "ON_FAILURE_QUEUE_URL": resources.on_failure_queue_url,
             "NEW_RELIC_PAYLOADS_FILE": str(state_dir / "newrelic-payloads.jsonl"),
         }
         forwarder_env.update(

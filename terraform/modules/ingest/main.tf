@@ -38,7 +38,7 @@ data "aws_iam_policy_document" "handler" {
 
   statement {
     sid       = "WriteEvents"
-    actions   = ["dynamodb:BatchWriteItem"]
+    actions   = ["dynamodb:PutItem"]
     resources = [var.table_arn]
   }
 
@@ -110,6 +110,8 @@ locals {
   # Seconds a failed batch's oldest record has left in the stream when its message arrives
   # (the mapping gives up at the latest when a record reaches maximum_record_age_seconds).
   replay_window_seconds = var.stream_retention_hours * 3600 - max(var.settings.maximum_record_age_seconds, 0)
+  # Half of it: the CloudWatch alarm here and the New Relic alert (output) fire at the same age.
+  on_failure_age_alarm_threshold_seconds = floor(local.replay_window_seconds / 2)
 }
 
 resource "aws_cloudwatch_metric_alarm" "on_failure_depth" {
@@ -138,7 +140,7 @@ resource "aws_cloudwatch_metric_alarm" "on_failure_age" {
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
-  threshold           = floor(local.replay_window_seconds / 2)
+  threshold           = local.on_failure_age_alarm_threshold_seconds
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions

@@ -32,3 +32,8 @@ output "event_source_mapping_uuid" {
   description = "UUID of the Kinesis event source mapping."
   value       = aws_lambda_event_source_mapping.this.uuid
 }
+
+output "on_failure_age_alarm_threshold_seconds" {
+  description = "Age (s) of the on-failure queue's oldest message at which its alarm fires: half the time the stream still retains a failed batch's records."
+  value       = local.on_failure_age_alarm_threshold_seconds
+}

@@ -48,9 +48,10 @@ resource "newrelic_nrql_alert_condition" "this" {
     query = each.value.nrql
   }
 
+  # The on-failure age threshold depends on the environment's stream retention (ingest module).
   critical {
     operator              = each.value.critical.operator
-    threshold             = each.value.critical.value
+    threshold             = each.key == "on_failure_age" && var.on_failure_age_threshold_seconds != null ? var.on_failure_age_threshold_seconds : each.value.critical.value
     threshold_duration    = each.value.critical.duration_s
     threshold_occurrences = each.value.critical.occurrences
   }

@@ -63,3 +63,14 @@ variable "notification_channel_properties" {
   type        = map(string)
   default     = {}
 }
+
+variable "on_failure_age_threshold_seconds" {
+  description = "Oldest-message age (s) of the ingest on-failure queue that opens the on_failure_age incident: half the time the stream still retains a failed batch's records (the ingest module's on_failure_age_alarm_threshold_seconds); null keeps the catalog's default for 24 h retention and a 1 h maximum record age."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.on_failure_age_threshold_seconds == null || try(var.on_failure_age_threshold_seconds > 0, false)
+    error_message = "on_failure_age_threshold_seconds must be a positive number of seconds (or null)."
+  }
+}

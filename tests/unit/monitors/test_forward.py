@@ -159,3 +159,44 @@ def test_a_count_without_a_datapoint_is_not_sent_as_zero(world, settings_for):
     names = {name for _, name, _ in sender.accepted}
     assert m.RECORDS_STORED.newrelic_name in names
     assert m.RECORDS_DEAD_LETTERED.newrelic_name not in names  # never put: absent, not 0
+
+
+def test_both_queues_depth_and_oldest_age_are_forwarded_with_their_role(world, settings_for):
+    cloudwatch, ssm = world
+    queues = {"redline-dlq-test": (3, 120), "redline-ingest-failures-test": (2, 7200)}
+    for queue, (depth, age) in queues.items():
+        where = {"QueueName": queue}
+        cloudwatch.put("AWS/SQS", "ApproximateNumberOfMessagesVisible", where, START + 9, depth)
+        cloudwatch.put("AWS/SQS", "ApproximateAgeOfOldestMessage", where, START + 9, age)
+    settings = settings_for(
+        ON_FAILURE_QUEUE_URL="http://127.0.0.1:4566/000000000000/redline-ingest-failures-test",
+        FORWARDER_FIRST_RUN_MINUTES="10",
+    )
+    sent = []
+
+    class Recorder(ScriptedSender):
+        def deliver(self, items, deadline):
+            sent.extend(item.point for item in items)
+            return len(items)
+
+    forward_once(settings, cloudwatch, ssm, Recorder(), now=START + 600, deadline=1e12)
+
+    sqs = {
+        (point["name"], point["attributes"]["queue"]): point
+        for point in sent
+        if point["name"].startswith("aws.sqs.")
+    }
+    depth = next(s for s in m.SQS if s.name == "ApproximateNumberOfMessagesVisible")
+    age = next(s for s in m.SQS if s.name == "ApproximateAgeOfOldestMessage")
+    failures = "redline-ingest-failures-test"
+    assert sqs[(age.newrelic_name, failures)]["value"]["max"] == 7200
+    assert sqs[(depth.newrelic_name, failures)]["value"]["max"] == 2
+    assert sqs[(age.newrelic_name, "redline-dlq-test")]["value"]["max"] == 120
+    assert sqs[(depth.newrelic_name, failures)]["attributes"] == {
+        "component": "ingest",
+        "queue": failures,
+        "queue.role": "on_failure",
+    }
+    assert sqs[(depth.newrelic_name, "redline-dlq-test")]["attributes"]["queue.role"] == (
+        "dead_letter"
+    )

@@ -89,3 +89,11 @@ def test_a_plain_http_metric_api_url_is_refused_outside_loopback(settings_for, u
 )
 def test_plain_http_is_allowed_to_this_machine(settings_for, url):
     assert settings_for(NEW_RELIC_METRIC_API_URL=url).metric_api_url == url
+
+
+def test_the_on_failure_queue_is_named_by_its_url_or_name(settings_for):
+    assert settings_for().resources.on_failure_queue_name == ""
+    by_url = settings_for(ON_FAILURE_QUEUE_URL="http://127.0.0.1:4566/000000000000/failures-x/")
+    assert by_url.resources.on_failure_queue_name == "failures-x"
+    by_name = settings_for(ON_FAILURE_QUEUE_NAME="failures-y", ON_FAILURE_QUEUE_URL="http://h/z")
+    assert by_name.resources.on_failure_queue_name == "failures-y"

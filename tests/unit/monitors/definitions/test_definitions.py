@@ -146,3 +146,34 @@ def test_cli_check_and_dashboard(tmp_path, capsys):
     assert json.loads(out.read_text())["pages"][0]["widgets"][0]["rawConfiguration"]["nrqlQueries"][
         0
     ]["accountIds"] == [42]
+
+
+def test_the_on_failure_queue_alerts_watch_its_depth_and_oldest_age():
+    conditions = {c.key: c for c in catalog.CONDITIONS}
+    depth, age = conditions["on_failure_depth"], conditions["on_failure_age"]
+    assert "`aws.sqs.ApproximateNumberOfMessagesVisible.byQueue`" in depth.nrql
+    assert "`aws.sqs.ApproximateAgeOfOldestMessage.byQueue`" in age.nrql
+    for condition in (depth, age):
+        assert "queue.role = 'on_failure'" in condition.nrql
+        assert check_query(condition.nrql, condition.key) == []
+    assert (depth.critical.operator, depth.critical.value) == ("above", 0)
+    # Half of a 24 h retention less a 1 h maximum record age (Terraform passes each env's own).
+    assert (age.critical.operator, age.critical.value) == ("above", 41_400)
+    rendered = json.loads(
+        render.DEFINITIONS_TEMPLATE.read_text().replace("${environment}", "prod")
+    )["conditions"]
+    assert rendered["on_failure_age"]["nrql"] == age.nrql.replace("${environment}", "prod")
+    # The dead-letter widget no longer sums both queues.
+    queries = [w.nrql for page in catalog.DASHBOARD.pages for w in page.widgets]
+    assert any("queue.role = 'dead_letter'" in query for query in queries)
+
+
+def test_the_module_takes_the_environments_on_failure_age_threshold():
+    text = (MODULE / "main.tf").read_text()
+    assert "var.on_failure_age_threshold_seconds" in text
+    root = (REPO_ROOT / "terraform" / "main.tf").read_text()
+    assert (
+        "on_failure_age_threshold_seconds = module.ingest.on_failure_age_alarm_threshold_seconds"
+        in root
+    )
+    assert "ON_FAILURE_QUEUE_URL = module.ingest.on_failure_queue_url" in root

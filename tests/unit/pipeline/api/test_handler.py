@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from pipeline import metrics
 from pipeline.contracts import Event
-from pipeline.ingest.records import ITEM_TTL_DAYS_DEFAULT, event_item
+from pipeline.ingest.records import ITEM_TTL_DAYS_DEFAULT, content_hash, event_item
 from tests.conftest import load_event
 from tests.events.builders import PRODUCED_AT, event_body, http_event, sequence_number
 from tests.unit.pipeline.aws import ENVIRONMENT, TABLE_NAME, cold_start_error, fresh_import
@@ -85,6 +85,8 @@ def test_get_event_returns_the_stored_item_with_numbers_as_numbers(aws, api, lam
         "sequence_number": sequence_number(1),
         # the table's TTL attribute: arrival + 30 days (ITEM_TTL_DAYS' default)
         "expires_at": int(PRODUCED_AT + 0.051) + ITEM_TTL_DAYS_DEFAULT * 86400,
+        # what the ingest handler's conditional write compares (docs/pipeline.md "Duplicates")
+        "content_hash": content_hash(Event.model_validate(event_body(1))),
     }
     assert '"produced_at":1764393600.251' in response["body"]
 

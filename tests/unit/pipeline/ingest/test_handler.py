@@ -234,19 +234,6 @@ def test_redelivered_batch_is_idempotent(aws, handler, lambda_context):
         }
 
 
-def test_same_event_id_twice_in_one_batch_keeps_the_later_record(aws, handler, lambda_context):
-    records = [kinesis_record(i, event_body(i)) for i in range(30)]
-    records.append(kinesis_record(30, event_body(3, source="retrying-producer")))
-
-    response = handler.lambda_handler(kinesis_event(records), lambda_context)
-
-    assert response == {"batchItemFailures": []}
-    items = aws.items()
-    assert len(items) == 30
-    assert items["evt-000003"]["source"] == {"S": "retrying-producer"}
-    assert items["evt-000003"]["sequence_number"] == {"S": sequence_number(30)}
-
-
 def test_a_record_the_handler_cannot_even_read_is_never_acknowledged(
     aws, handler, lambda_context, caplog
 ):

@@ -79,29 +79,28 @@ def test_a_detail_longer_than_the_cap_keeps_where_and_why():
 
 
 class RefusingDynamoDB:
-    """Answers ValidationException (as DynamoDB does: the whole call) when a chunk holds the
-    refused event_id; passes everything else to the real (moto) client."""
+    """Answers ValidationException for the put of the refused event_id; passes everything
+    else to the real (moto) client."""
 
     MESSAGE = "One or more parameter values were invalid: a check this handler lacks"
 
     def __init__(self, real, refused_id: str) -> None:
         self.real = real
         self.refused_id = refused_id
-        self.call_sizes: list[int] = []
+        self.calls: list[str] = []
 
-    def batch_write_item(self, RequestItems):
-        (requests,) = RequestItems.values()
-        self.call_sizes.append(len(requests))
-        ids = {r["PutRequest"]["Item"]["event_id"]["S"] for r in requests}
-        if self.refused_id in ids:
+    def put_item(self, **request):
+        event_id = request["Item"]["event_id"]["S"]
+        self.calls.append(event_id)
+        if event_id == self.refused_id:
             raise ClientError(
                 {"Error": {"Code": "ValidationException", "Message": self.MESSAGE}},
-                "BatchWriteItem",
+                "PutItem",
             )
-        return self.real.batch_write_item(RequestItems=RequestItems)
+        return self.real.put_item(**request)
 
 
-def test_a_validation_error_writes_the_chunk_item_by_item_and_dead_letters_only_the_refused(
+def test_a_validation_error_dead_letters_only_the_refused_item(
     aws,
 ):
     records = [kinesis_record(i, event_body(i)) for i in range(30)]
@@ -116,7 +115,7 @@ def test_a_validation_error_writes_the_chunk_item_by_item_and_dead_letters_only_
     assert letter["detail"] == f"DynamoDB: {RefusingDynamoDB.MESSAGE}"
     assert letter["event_id"] == "evt-000003"
     assert letter["sequence_number"] == sequence_number(3)
-    assert dynamodb.call_sizes == [25] + [1] * 25 + [5]
+    assert sorted(dynamodb.calls) == [f"evt-{i:06d}" for i in range(30)], "one put each"
 
 
 def test_a_refused_item_the_queue_will_not_take_is_redelivered_not_dropped(aws):

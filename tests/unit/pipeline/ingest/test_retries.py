@@ -3,6 +3,7 @@ can be throttled, partly processed or refused; time is a fake clock so budgets a
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -12,7 +13,13 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from pipeline import metrics as names
 from pipeline.ingest.processor import IngestProcessor
 from pipeline.ingest.records import classify_record
-from pipeline.ingest.store import BACKOFF_BASE_S, BACKOFF_CAP_S, Backoff
+from pipeline.ingest.store import (
+    BACKOFF_BASE_S,
+    BACKOFF_CAP_S,
+    WRITE_CONDITION,
+    WRITE_THREADS,
+    Backoff,
+)
 from tests.conftest import FakeLambdaContext, load_event
 from tests.events.builders import event_body, good_batch, kinesis_event, kinesis_record
 from tests.events.generate import POISON_INDEX
@@ -44,32 +51,32 @@ def throttled(retry_attempts: int = 2) -> ClientError:
             },
             "ResponseMetadata": {"HTTPStatusCode": 400, "RetryAttempts": retry_attempts},
         },
-        "BatchWriteItem",
+        "PutItem",
     )
 
 
 class ScriptedDynamoDB:
-    """Answers BatchWriteItem from a script, then passes calls to the real (moto) client.
+    """Answers PutItem from a script, then passes calls to the real (moto) client.
 
-    Steps: "pass", "half" (first half written, the rest UnprocessedItems), "none" (everything
-    UnprocessedItems), "throttle" (ProvisionedThroughputExceededException), "unreachable"
-    (connection refused), "missing" (ResourceNotFoundException)."""
+    Steps, one per call (the handler's pool threads take them in turn): "pass",
+    "throttle" (ProvisionedThroughputExceededException after botocore's 2 retries),
+    "unreachable" (connection refused), "missing" (ResourceNotFoundException)."""
 
     def __init__(self, real, script: list[str], then: str = "pass", clock: FakeTime | None = None):
         self.real = real
         self.script = list(script)
         self.then = then
         self.clock = clock
-        self.call_sizes: list[int] = []
+        self.calls: list[str] = []  # event_id of each PutItem, in call order
+        self.lock = threading.Lock()
 
-    def batch_write_item(self, RequestItems):
-        (requests,) = RequestItems.values()
-        self.call_sizes.append(len(requests))
-        ids = [r["PutRequest"]["Item"]["event_id"]["S"] for r in requests]
-        assert len(ids) == len(set(ids)), "duplicate keys in one BatchWriteItem call"
-        if self.clock:
-            self.clock.now += CALL_SECONDS
-        step = self.script.pop(0) if self.script else self.then
+    def put_item(self, **request):
+        assert request["ConditionExpression"] == WRITE_CONDITION, "an unconditional put"
+        with self.lock:
+            self.calls.append(request["Item"]["event_id"]["S"])
+            if self.clock:
+                self.clock.now += CALL_SECONDS
+            step = self.script.pop(0) if self.script else self.then
         if step == "throttle":
             raise throttled()
         if step == "unreachable":
@@ -82,19 +89,9 @@ class ScriptedDynamoDB:
                         "Message": "Requested resource not found",
                     }
                 },
-                "BatchWriteItem",
+                "PutItem",
             )
-        if step == "none":
-            return {"UnprocessedItems": RequestItems, "ResponseMetadata": {"RetryAttempts": 0}}
-        if step == "half":
-            keep = requests[: len(requests) // 2]
-            self.real.batch_write_item(RequestItems={TABLE_NAME: keep})
-            rest = requests[len(requests) // 2 :]
-            return {
-                "UnprocessedItems": {TABLE_NAME: rest},
-                "ResponseMetadata": {"RetryAttempts": 0},
-            }
-        return self.real.batch_write_item(RequestItems=RequestItems)
+        return self.real.put_item(**request)
 
 
 class RecordedMetrics:
@@ -129,38 +126,39 @@ def run(processor, event, remaining_ms: int = 60_000) -> dict:
     return process_partial_response(event, classify_record, processor, context)
 
 
-def test_batches_of_at_most_25_items(aws):
+def test_one_conditional_put_per_event(aws):
     fake_time = FakeTime()
     dynamodb = ScriptedDynamoDB(aws.dynamodb, [])
     processor, _ = make_processor(aws, dynamodb, fake_time)
 
     assert run(processor, good_batch(60)) == {"batchItemFailures": []}
 
-    assert dynamodb.call_sizes == [25, 25, 10]
+    assert sorted(dynamodb.calls) == sorted(aws.items())
     assert len(aws.items()) == 60
 
 
 def test_throttled_writes_that_succeed_on_retry_store_everything(aws):
     fake_time = FakeTime()
-    # Round 1: 4 calls (half, throttle, none, pass); then everything returned goes through.
-    dynamodb = ScriptedDynamoDB(aws.dynamodb, ["half", "throttle", "none", "pass", "half"])
+    # Round 1: 30 puts throttled (botocore retried each twice), 5 unreachable; round 2 passes.
+    dynamodb = ScriptedDynamoDB(aws.dynamodb, ["throttle"] * 30 + ["unreachable"] * 5)
     processor, metrics = make_processor(aws, dynamodb, fake_time)
 
     response = run(processor, good_batch(100))
 
     assert response == {"batchItemFailures": []}
     assert len(aws.items()) == 100
+    assert len(dynamodb.calls) == 135
     assert metrics.total(names.RECORDS_STORED) == 100
     assert metrics.total(names.RECORDS_FAILED) == 0
-    # botocore's 2 attempts inside the throttled call + one retried call per later round.
-    assert metrics.total(names.WRITE_RETRIES) == 2 + (len(dynamodb.call_sizes) - 4)
+    # botocore's 2 attempts inside each throttled put + the 35 puts of the second round.
+    assert metrics.total(names.WRITE_RETRIES) == 30 * 2 + 35
     assert len(metrics.values[names.END_TO_END_LATENCY.name]) == 100
     assert fake_time.sleeps, "no backoff between rounds"
     for round_number, slept in enumerate(fake_time.sleeps, start=1):
         assert 0 <= slept <= min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**round_number)
 
 
-@pytest.mark.parametrize("failure", ["none", "throttle", "unreachable"])
+@pytest.mark.parametrize("failure", ["throttle", "unreachable"])
 def test_writes_that_never_succeed_are_batch_item_failures_within_the_budget(aws, failure):
     fake_time = FakeTime()
     dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then=failure, clock=fake_time)
@@ -181,9 +179,10 @@ def test_writes_that_never_succeed_are_batch_item_failures_within_the_budget(aws
     assert metrics.total(names.RECORDS_FAILED) == 99
     assert metrics.total(names.RECORDS_STORED) == 0
     assert metrics.total(names.RECORDS_DEAD_LETTERED) == 1
-    assert len(dynamodb.call_sizes) > 8, "gave up before using the budget"
-    # No call starts after remaining time minus margin; the last one ends within the margin.
-    assert fake_time.now <= started + 20 - 3 + CALL_SECONDS
+    assert fake_time.now >= started + 20 - 3 - CALL_SECONDS, "gave up before using the budget"
+    # No put starts after remaining time minus margin; the puts in flight then (one a
+    # thread) end within the margin.
+    assert fake_time.now <= started + 20 - 3 + WRITE_THREADS * CALL_SECONDS
 
 
 def test_a_write_error_that_retrying_cannot_fix_fails_the_records_at_once(aws):
@@ -199,13 +198,13 @@ def test_a_write_error_that_retrying_cannot_fix_fails_the_records_at_once(aws):
             {"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in event["Records"]
         ]
     }
-    assert dynamodb.call_sizes == [25, 5]
+    assert len(dynamodb.calls) == 30
     assert fake_time.sleeps == []
 
 
 def test_duplicate_event_ids_share_the_fate_of_their_write(aws):
     fake_time = FakeTime()
-    dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then="none", clock=fake_time)
+    dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then="throttle", clock=fake_time)
     processor, _ = make_processor(aws, dynamodb, fake_time)
     records = [kinesis_record(0, event_body(0)), kinesis_record(1, event_body(0))]
 
@@ -217,11 +216,11 @@ def test_duplicate_event_ids_share_the_fate_of_their_write(aws):
             {"itemIdentifier": records[1]["kinesis"]["sequenceNumber"]},
         ]
     }
-    assert dynamodb.call_sizes[0] == 1
+    assert set(dynamodb.calls) == {"evt-000000"}, "one put for both records"
 
 
 def test_the_real_clock_budget_ends_the_retries(aws):
-    dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then="none")
+    dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then="throttle")
     processor = IngestProcessor(
         table_name=TABLE_NAME,
         dlq_url=aws.queue_url,
@@ -235,6 +234,6 @@ def test_the_real_clock_budget_ends_the_retries(aws):
     response = run(processor, good_batch(5), remaining_ms=1_500)
 
     assert len(response["batchItemFailures"]) == 5
-    assert len(dynamodb.call_sizes) >= 2
+    assert len(dynamodb.calls) >= 2
     # Generous bound: the budget is 1 s; this only catches a loop that ignores it.
     assert time.monotonic() - started < 30
