@@ -285,7 +285,7 @@ class Controller:
         started = time.time()
         deadline = started + WARMUP_MAX_S
         while time.time() < deadline:
-            gevent.sleep(1.0)
+            self._sleep(1.0)  # a part that dies during warm-up stops the run too
             now = time.time()
             if probes:
                 recent = self.timeline.window([tl.E2E_PROBE], started, now)

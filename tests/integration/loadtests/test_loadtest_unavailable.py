@@ -23,8 +23,8 @@ def test_a_gateway_answering_503_for_10_s_is_a_broken_run_not_a_throttle(tmp_pat
         "smoke",
         "--duration",
         "60",
-        # the outage starts after warm-up, inside the steady phase
-        env={UNAVAILABLE_VARIABLE: "10", UNAVAILABLE_AFTER_VARIABLE: "15"},
+        # the outage starts after warm-up (30 s at most), inside the steady phase
+        env={UNAVAILABLE_VARIABLE: "10", UNAVAILABLE_AFTER_VARIABLE: "35"},
     )
     output, _ = process.communicate(timeout=300)
     print(output)  # shown when an assertion fails
