@@ -181,7 +181,7 @@ CASES = {
     # above the rate, a probe throttles after burst / excess seconds, inside the probe), its
     # Lambda unreserved so no concurrency cap comes first: the knee is 100 requests/s and the
     # readers' 429s name the route throttle. Requests/s, not records/s.
-    "api": (1, 40000, ["--mix", "read"], 100.0, "api route throttle"),
+    "api": (1, 40000, ["--mix", "read"], 100.0, "API rate limit"),
     # The ingest Lambda at a reserved concurrency of 1 with a handler that sleeps 0.5 s a batch
     # (bench/slow_ingest.py), batches of 100, one shard (one batch at a time, so Lambda never
     # throttles): the consumer stores at most 100 / 0.5 = 200 records/s (a little less: the

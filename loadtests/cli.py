@@ -221,9 +221,9 @@ def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dic
         peak_reads = scenario.read_rate * (
             scenario.spike_multiplier if scenario.shape == "spike" else 1
         )
-        if read_capacity.is_read_search(scenario):
-            peak_reads = peak_rate
         users["ApiReaderUser"] = min(max(math.ceil(peak_reads / workers * 0.5) + 2, 2), 200)
+        if read_capacity.is_read_search(scenario):  # a reader waits for its answer: 2 s each
+            users["ApiReaderUser"] = min(math.ceil(peak_rate / workers * 2) + 2, 200)
     return users
 
 

@@ -4,7 +4,9 @@ The same search as for records (grow by `growth` until a probe fails, then bisec
 requests/s: readers get events by id and query by type (loadtests.locustfile), and a probe is
 sustained when the readers sent the target, nearly every request got a 200, and the API's
 429s (its route or stage throttle, seen by the readers, never read from the API's own counters)
-stay within the throttle tolerance. The ceiling of the search is READ_RATE when set, else RATE.
+stay within the throttle tolerance. Latency is recorded per probe but not judged: on a busy
+machine the local API's latency is the machine's, and the capacity asked for is the throttle
+(GATE_P99_MS gates the knee probe's p99). The ceiling is READ_RATE when set, else RATE.
 
 An HTTP API route throttle is a token bucket (rate limit, burst): a probe above the rate only
 throttles once the burst is spent, (burst / (offered - rate)) seconds in, so a small burst lets
@@ -28,7 +30,7 @@ READ_TYPES = (tl.API_GET_EVENT, tl.API_QUERY)
 THROTTLED = "API answered 429 to"  # the marker a failed step's reasons carry
 SERVER_ERRORS = "HTTP 5xx or no answer on"
 GENERATOR = "generator sent"
-LATENCY = "read p99"
+ANSWER_WAIT_S = 10.0  # the readers' network timeout (loadtests.locustfile)
 RECOVER_S = 2.0  # after a failed probe: no reads, so the API's token bucket refills
 WARMUP_READS_PER_S = 2.0
 
@@ -65,10 +67,6 @@ def judge_reads(result: ProbeResult, criteria: Search) -> Verdict:
         reasons.append(
             f"accepted {result.accepted_rate:.0f}/s < offered {result.offered_rate:.0f}/s"
         )
-    if result.latency_p99_ms > criteria.latency_limit_ms:
-        reasons.append(
-            f"{LATENCY} {result.latency_p99_ms:.0f} ms > limit {criteria.latency_limit_ms:.0f} ms"
-        )
     return Verdict(not reasons, tuple(reasons), generator_limited)
 
 
@@ -93,6 +91,7 @@ def search(controller: Controller) -> None:
         judged_from = time.time() + criteria.settle_s
         judged_to = judged_from + criteria.hold_s
         c._sleep(judged_to - time.time() + c.report_lag)
+        _wait_for_answers(c, judged_from, judged_to, rate * criteria.hold_s, gevent.sleep)
         verdict = record_step(c, step, name, judged_from, judged_to, rate)
         knees.record(rate, verdict, c.steps[-1].accepted_rate)
         if not verdict.sustained and not knees.done:
@@ -100,6 +99,18 @@ def search(controller: Controller) -> None:
             gevent.sleep(RECOVER_S)
     c.knee_target = knees.knee or None
     c.knee = knees.knee_accepted
+
+
+def _wait_for_answers(c: Controller, start: float, end: float, wanted: float, sleep: Any) -> None:
+    """A request is counted when its answer comes: on a slow machine some of the window's
+    requests are still out when it closes. Wait for them (at most the readers' timeout), so
+    slow answers are judged as what they are, not as requests never sent."""
+    deadline = time.time() + ANSWER_WAIT_S
+    while time.time() < deadline:
+        sent = c.timeline.window(READ_TYPES, start, end).counts["offered"]
+        if sent >= wanted * (1 - GENERATOR_TOLERANCE):
+            return
+        sleep(0.5)
 
 
 def record_step(
@@ -148,10 +159,9 @@ def record_step(
 
 # (marker in a failed step's reasons, resource, metric, the step's column, what it means)
 _EXPLANATIONS = (
-    (THROTTLED, "api route throttle", "API 429 answers", "throttled_rate", "the readers got 429s:"),
+    (THROTTLED, "API rate limit", "API 429 answers", "throttled_rate", "the readers got 429s:"),
     (SERVER_ERRORS, "api errors", "API HTTP 5xx answers", "error_rate", "the API failed:"),
     (GENERATOR, "load generator", "offered rate", "offered_rate", "(add WORKERS)"),
-    (LATENCY, "api latency", "API read p99", "latency_p99_ms", "the API slowed:"),
 )
 
 

@@ -45,9 +45,9 @@ def test_a_read_capacity_search_names_the_route_throttle(tmp_path):
     assert summary["knee_rps"] and 0 < summary["knee_rps"] <= ROUTE_RATE * 1.1, output
     assert f"knee: {summary['knee_rps']:.0f} requests/s accepted" in output
     bottleneck = summary["bottleneck"]
-    assert bottleneck["resource"] == "api route throttle", output
+    assert bottleneck["resource"] == "API rate limit", output
     assert "API answered 429 to" in bottleneck["evidence"]
-    assert "first bottleneck: api route throttle (at " in output
+    assert "first bottleneck: API rate limit (at " in output
     steps = summary["steps"]
     assert steps[0]["target_rate"] == pytest.approx(0.6 * ROUTE_RATE)  # seeded from the file
     assert any(s["throttled_rate"] > 0 for s in steps if not s["sustained"])

@@ -52,7 +52,7 @@ def test_429s_fail_a_probe_and_name_the_api_route_throttle():
         },
     ]
     named = rc.bottleneck(steps)
-    assert named["resource"] == "api route throttle"
+    assert named["resource"] == "API rate limit"
     assert named["value"] == 16.0
     assert named["evidence"] == (
         "at 120 requests/s the readers got 429s: API answered 429 to 16 requests/s"
