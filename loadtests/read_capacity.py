@@ -8,7 +8,9 @@ stay within the throttle tolerance. Latency is recorded per probe but not judged
 machine the local API's latency is the machine's, and the capacity asked for is the throttle
 (GATE_P99_MS gates the knee probe's p99). The ceiling is READ_RATE when set, else RATE.
 
-An HTTP API route throttle is a token bucket (rate limit, burst): a probe above the rate only
+An HTTP API route throttle is a token bucket (rate limit, burst) per route: the stage's default
+route limits apply to each route on its own, so the API as a whole admits the limit divided by
+the busiest route's share of the reads (80% get-by-id: 1.25x the limit). A probe above it only
 throttles once the burst is spent, (burst / (offered - rate)) seconds in, so a small burst lets
 a short probe see it.
 """
@@ -60,7 +62,7 @@ def judge_reads(result: ProbeResult, criteria: Search) -> Verdict:
             f"{GENERATOR} {result.offered_rate:.0f}/s of {result.target_rate:.0f}/s target"
         )
     if result.throttled_rate > offered * criteria.throttle_tolerance:
-        reasons.append(f"{THROTTLED} {result.throttled_rate:.0f} requests/s")
+        reasons.append(f"{THROTTLED} {result.throttled_rate:.1f} requests/s")
     if result.error_rate > criteria.accepted_tolerance:
         reasons.append(f"{SERVER_ERRORS} {result.error_rate:.1%} of requests")
     if not reasons and result.accepted_rate < offered * (1 - criteria.accepted_tolerance):

@@ -9,12 +9,15 @@ import sys
 
 import pytest
 
+from loadtests.process import READ_GET_SHARE
 from pipeline.local.stack import REPO_ROOT
 from reports import runfolder as rf
 
 pytestmark = pytest.mark.integration
 
-ROUTE_RATE = 10  # requests/s: low enough for a busy 2-core machine's API to answer
+ROUTE_RATE = 10  # requests/s per route: low enough for a busy 2-core machine's API to answer
+# Each route has its own bucket: together they admit the limit over the busiest route's share.
+API_RATE = ROUTE_RATE / READ_GET_SHARE
 
 
 def test_a_read_capacity_search_names_the_route_throttle(tmp_path):
@@ -40,8 +43,9 @@ def test_a_read_capacity_search_names_the_route_throttle(tmp_path):
     run_dir = (results / rf.LATEST_LINK).resolve()
     summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
     assert summary["knee_unit"] == "requests/s"
-    # The route admits ROUTE_RATE a second: a sustained probe cannot have carried much more.
-    assert summary["knee_rps"] and 0 < summary["knee_rps"] <= ROUTE_RATE * 1.1, output
+    # A sustained probe cannot have carried much more than the routes admit (the burst lets
+    # a 7 s probe pass a little over).
+    assert summary["knee_rps"] and 0 < summary["knee_rps"] <= API_RATE * 1.2, output
     assert f"knee: {summary['knee_rps']:.0f} requests/s accepted" in output
     bottleneck = summary["bottleneck"]
     assert bottleneck["resource"] == "API rate limit", output

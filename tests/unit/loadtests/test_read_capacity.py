@@ -40,7 +40,7 @@ def test_a_probe_within_the_throttle_is_sustained():
 def test_429s_fail_a_probe_and_name_the_api_route_throttle():
     verdict = rc.judge_reads(probe(120, 120, 104, 16), CRITERIA)
     assert not verdict.sustained
-    assert verdict.reasons == ("API answered 429 to 16 requests/s",)
+    assert verdict.reasons == ("API answered 429 to 16.0 requests/s",)
     steps = [
         {"sustained": True, "target_rate": 96.0, "started_at": 10.0, "reasons": ""},
         {
@@ -55,7 +55,7 @@ def test_429s_fail_a_probe_and_name_the_api_route_throttle():
     assert named["resource"] == "API rate limit"
     assert named["value"] == 16.0
     assert named["evidence"] == (
-        "at 120 requests/s the readers got 429s: API answered 429 to 16 requests/s"
+        "at 120 requests/s the readers got 429s: API answered 429 to 16.0 requests/s"
     )
 
 
