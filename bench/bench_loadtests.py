@@ -10,6 +10,9 @@
    ~1,600), and a table at 200 WCU with ~1 KB items (the table is the bottleneck: a rate that
    needs more write units per second than provisioned fails its probe before the 300 s burst
    credit runs out and anything throttles). Each must be found in <= 90 s of load.
+   Then an on-demand table (the stream binds: ~1,000), the read API at a 100 requests/s route
+   throttle (`--mix read`: a search over requests/s) and the ingest Lambda at a reserved
+   concurrency of 1 with a handler sleeping 0.5 s a batch of 100 (~200): see each case's comment.
 
 Everything shares this machine (generator, gateway, engines, runtime): say how busy it was.
 `BENCH_CASES=1shard,table` runs a subset.
@@ -141,6 +144,8 @@ def environment_file(directory: Path, name: str, shards: int, wcu: int) -> Path:
     data["table"].update(write_capacity=wcu, read_capacity=max(wcu, 500))
     data["table"]["type_index"].update(write_capacity=wcu, read_capacity=max(wcu, 500))
     data["ingest"].update(reserved_concurrency=-1)
+    for section, values in ENVIRONMENT_CHANGES.get(name, {}).items():
+        data[section].update(values)
     parse_environment(data)
     path = directory / f"{name}.tfvars.json"
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -166,16 +171,53 @@ CASES = {
         200.0,
         "dynamodb table writes",
     ),
+    # An on-demand table admits max(4,000 write units/s, 2x its peak second of the last 30
+    # minutes) (pipeline/local/aws/limits.py PeakTracker, docs/aws-limits.md); each record is
+    # one ~0.3 KB item, 1 WRU on the table and 1 on its own GSI. The search grows by 1.25x a
+    # probe, less than 2x, so the table's allowance keeps ahead of it up to 40,000 units/s:
+    # the one shard's 1,000 records/s binds first, and nothing in DynamoDB throttles.
+    "ondemand": (1, 40000, [], 1000.0, "kinesis shard writes"),
+    # The read API at its route throttle, 100 requests/s with a burst of 10 (a token bucket
+    # per route: above the rate, a probe throttles after burst / excess seconds), its Lambda
+    # unreserved so no concurrency cap comes first. Each route has its own bucket and 80% of
+    # reads are gets by id: the API admits 100 / 0.8 = 125 requests/s, and the readers' 429s
+    # name the throttle. Requests/s, not records/s.
+    "api": (1, 40000, ["--mix", "read"], 125.0, "API rate limit"),
+    # The ingest Lambda at a reserved concurrency of 1 with a handler that sleeps 0.5 s a batch
+    # (bench/slow_ingest.py), batches of 100, one shard (one batch at a time, so Lambda never
+    # throttles): the consumer stores at most 100 / 0.5 = 200 records/s (a little less: the
+    # handler's own work), far below the shard's 1,000. Above that the consumer falls behind,
+    # seen as produced->readable latency over the limit; the search starts at 100 records/s.
+    "concurrency": (
+        1,
+        40000,
+        ["--handler", "ingest=bench.slow_ingest.lambda_handler", "--start-rate", "100"],
+        200.0,
+        "ingest consumer throughput",
+    ),
+}
+
+# Environment changes beyond shards and WCU, per case (applied to the tfvars data).
+ENVIRONMENT_CHANGES: dict[str, dict[str, dict[str, object]]] = {
+    "ondemand": {"table": {"billing_mode": "PAY_PER_REQUEST"}},
+    "api": {
+        "api": {
+            "throttling_rate_limit": 100,
+            "throttling_burst_limit": 10,
+            "reserved_concurrency": -1,
+        }
+    },
+    "concurrency": {"ingest": {"reserved_concurrency": 1, "batch_size": 100}},
 }
 
 
-def load_seconds(run_dir: Path) -> int:
+def load_seconds(run_dir: Path, request_types: tuple[str, ...] = (rf.PUT_RECORDS,)) -> int:
     with (run_dir / rf.TIMELINE_CSV).open(encoding="utf-8") as handle:
         return len(
             {
                 row["timestamp"]
                 for row in csv.DictReader(handle)
-                if row["request_type"] == rf.PUT_RECORDS and int(row["offered"]) > 0
+                if row["request_type"] in request_types and int(row["offered"]) > 0
             }
         )
 
@@ -216,9 +258,12 @@ def capacity_case(name: str, directory: Path) -> None:
     target = summary.get("knee_target_rps") or 0.0
     found = (summary.get("bottleneck") or {}).get("resource", "none")
     within = (knee - expected) / expected
-    load = load_seconds(run_dir)
+    unit = summary.get("knee_unit") or "records/s"
+    load = load_seconds(
+        run_dir, rf.API_REQUEST_TYPES if unit == "requests/s" else (rf.PUT_RECORDS,)
+    )
     print(
-        f"{name:8} knee {knee:7.0f} records/s accepted (target-rate knee {target:.0f};"
+        f"{name:8} knee {knee:7.0f} {unit} accepted (target-rate knee {target:.0f};"
         f" expected {expected:.0f}: {within:+.1%}"
         f" {'ok' if abs(within) <= 0.05 else 'MISS'}), bottleneck {found}"
         f" ({'ok' if found.lower() == resource else 'expected ' + resource}), {load} s of load"

@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loadtests import ci, folder, gates, scaling_run, webui
+from loadtests import ci, folder, gates, read_capacity, scaling_run, webui
 from loadtests import timeline as tl
 from loadtests import workers as workers_mod
 from loadtests.caveats import table_knee_caveats
@@ -222,6 +222,8 @@ def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dic
             scenario.spike_multiplier if scenario.shape == "spike" else 1
         )
         users["ApiReaderUser"] = min(max(math.ceil(peak_reads / workers * 0.5) + 2, 2), 200)
+        if read_capacity.is_read_search(scenario):  # a reader waits for its answer: 2 s each
+            users["ApiReaderUser"] = min(math.ceil(peak_rate / workers * 2) + 2, 200)
     return users
 
 
@@ -244,6 +246,8 @@ def estimated_capacity(environment: EnvironmentConfig, scenario: Scenario) -> fl
 
 
 def peak_rate(scenario: Scenario, start_rate: float) -> float:
+    if read_capacity.is_read_search(scenario):
+        return min(read_capacity.ceiling(scenario), start_rate * 4)
     if scenario.shape == "capacity":
         return min(scenario.rate, start_rate * 4)
     if scenario.shape == "spike":
@@ -728,6 +732,8 @@ def _run(
     run_dirs.append(run_dir)
     estimate = estimated_capacity(environment, scenario)
     start_rate = scenario.search.start_rate or min(0.6 * estimate, scenario.rate)
+    if read_capacity.is_read_search(scenario):
+        start_rate = read_capacity.start_rate(environment, scenario)
     workers = args.workers + args.remote_workers
     config = RunConfig(
         run_id=run_id,
@@ -946,6 +952,9 @@ def finalize(
         _per_second(run_dir, (tl.PUT_RECORDS,), "throttled"),
         _per_second(run_dir, (tl.API_GET_EVENT, tl.API_QUERY), "throttled"),
     )
+    read_search = read_capacity.is_read_search(scenario)
+    if read_search:  # what the readers got back names it
+        bottleneck = read_capacity.bottleneck(steps) or bottleneck
     bottleneck = labelled(with_hot_shard(bottleneck, run_dir))
     measures = controller.get("measures") or {}
     gate_results = gates.evaluate(
@@ -969,6 +978,7 @@ def finalize(
         passed = False
     summary = {
         "knee_rps": knee,  # accepted records/s at the highest sustained probe
+        "knee_unit": "requests/s" if read_search else "records/s",
         "knee_target_rps": controller.get("knee_target_rps"),
         "knee_offered_rps": controller.get("knee_offered_rps"),
         "broken": bool(problems),
@@ -1057,7 +1067,7 @@ def print_summary(
     print(f"RESULT: {'PASS' if summary['passed'] else 'FAIL'}   run folder: {run_dir}")
     if summary.get("knee_rps") is not None:
         print(
-            f"knee: {summary['knee_rps']:.0f} records/s accepted"
+            f"knee: {summary['knee_rps']:.0f} {summary.get('knee_unit', 'records/s')} accepted"
             + (
                 f" (offered {summary['knee_offered_rps']:.0f}/s at a target of"
                 f" {summary['knee_target_rps']:.0f}/s)"

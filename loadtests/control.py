@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import gevent
 from locust.runners import MasterRunner
 
-from loadtests import health
+from loadtests import cloudwatch_arrival, health, read_capacity
 from loadtests import timeline as tl
 from loadtests.cloudwatch import downstream_throttles
 from loadtests.process import open_acked_file
@@ -32,6 +32,7 @@ from reports import runfolder as rf
 
 PROGRESS_EVERY_S = 5.0
 HEALTH_EVERY_S = 2.0
+HEALTH_WINDOW_S = 4.0  # the recent seconds whose failed calls each health check judges
 LOCAL_REPORT_LAG_S = 1.5  # in-flight calls finishing after the window
 WORKER_REPORT_LAG_S = 4.0  # workers report every 3 s
 DRAIN_IN_FLIGHT_S = 5.0  # after the last phase: let retries and probes finish
@@ -99,6 +100,7 @@ class Controller:
             config.stack_logs,
             str(Path(config.run_dir) / rf.LOGS_DIR),
         )
+        self.arrival = cloudwatch_arrival.for_target(config.target, config.endpoints)
 
     # -- plumbing -----------------------------------------------------------------------
     def merge(self, client_id: str, data: dict) -> None:
@@ -223,6 +225,9 @@ class Controller:
 
     def _capacity(self) -> None:
         s = self.config.scenario
+        if read_capacity.is_read_search(s):
+            read_capacity.search(self)  # requests/s through the read API
+            return
         criteria = s.search
         mix_reads = s.read_rate if s.mix == "mixed" else 0.0
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
@@ -249,6 +254,21 @@ class Controller:
 
     def _check_health(self) -> None:
         self.health.check()
+        # Failed calls (5xx, no answer) stop the run within seconds, not at the step's end.
+        now = time.time()
+        recent = self.timeline.window(
+            [tl.PUT_RECORDS], now - self.report_lag - HEALTH_WINDOW_S, now - self.report_lag
+        )
+        health.check_errors(
+            recent.counts["offered"],
+            recent.counts.get("failures", 0),
+            "PutRecords",
+            self.health.data_plane(),
+        )
+        if self.arrival is not None:
+            flowing = self.timeline.window([tl.PUT_RECORDS], now - 60, now).counts["accepted"]
+            self.arrival.load_flowing(flowing > 0)
+            self.arrival.check()
 
     def _sleep(self, seconds: float) -> None:
         """Sleep through a phase, checking the target's health every few seconds."""
@@ -265,7 +285,7 @@ class Controller:
         started = time.time()
         deadline = started + WARMUP_MAX_S
         while time.time() < deadline:
-            gevent.sleep(1.0)
+            self._sleep(1.0)  # a part that dies during warm-up stops the run too
             now = time.time()
             if probes:
                 recent = self.timeline.window([tl.E2E_PROBE], started, now)
@@ -299,7 +319,12 @@ class Controller:
         s = self.config.scenario
         self._check_health()  # a dead part is a broken run, never a failed step
         put = self.timeline.window([tl.PUT_RECORDS], start, end)
-        health.check_errors(put.counts["offered"], put.counts.get("failures", 0), "PutRecords")
+        health.check_errors(
+            put.counts["offered"],
+            put.counts.get("failures", 0),
+            "PutRecords",
+            self.health.data_plane(),
+        )
         target = target or self._phase_rate(name)
         e2e = self.timeline.window([tl.E2E_PROBE], start, end)
         e2e_p95 = e2e.percentile(95) if e2e.samples else None

@@ -112,6 +112,14 @@ class HealthMonitor:
                 f"{item.part} answers HTTP {status} at {item.url}; its log: {item.log}"
             )
 
+    def data_plane(self) -> str:
+        """The part that answers the producers' calls, as an error names it: the local
+        gateway with its log, or AWS's Kinesis when the run has no gateway."""
+        gateway = next((c for c in self.checks if c.part == GATEWAY), None)
+        if gateway is None:
+            return "Kinesis (the AWS endpoint)"
+        return f"the {GATEWAY} (its log: {gateway.log})"
+
     def _last_error(self, item: HealthCheck) -> str:
         """The part's last `error:` line (e.g. the gateway names the engine that died), with
         the stack's log paths shown where the run folder will keep them."""
@@ -136,11 +144,13 @@ class HealthMonitor:
                 )
 
 
-def check_errors(offered: int, failures: int, what: str) -> None:
+def check_errors(offered: int, failures: int, what: str, part: str = "") -> None:
     """Records refused by errors other than throttles (HTTP 5xx, no answer) are a broken
-    target, never a throttle: stop the run rather than judge them as capacity."""
+    target, never a throttle: stop the run rather than judge them as capacity. `part` names
+    the part that answered them (and its log)."""
     if offered and failures > offered * BROKEN_ERROR_SHARE:
         raise TargetUnhealthy(
-            f"{failures} of {offered} {what} records failed with errors other than throttling"
+            (f"{part}: " if part else "")
+            + f"{failures} of {offered} {what} records failed with errors other than throttling"
             " (HTTP 5xx or no answer): the target is broken, not saturated"
         )

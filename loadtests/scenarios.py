@@ -199,12 +199,12 @@ def validate(scenario: Scenario) -> Scenario:
         raise ScenarioError(
             f"key_strategy must be one of {', '.join(KEY_STRATEGIES)}, got {s.key_strategy!r}"
         )
-    if s.shape == "capacity" and s.mix == "read":
-        raise ScenarioError("the capacity shape needs producers: mix must be ingest or mixed")
-    _positive("RATE", s.rate, allow_zero=s.mix == "read")
+    # capacity with mix=read searches API requests/s up to READ_RATE (or RATE when unset)
+    read_search = s.shape == "capacity" and s.mix == "read"
+    _positive("RATE", s.rate, allow_zero=s.mix == "read" and not read_search)
     if s.rate > MAX_RATE:
         raise ScenarioError(f"RATE must be at most {MAX_RATE:g} records/s, got {s.rate:g}")
-    _positive("READ_RATE", s.read_rate, allow_zero=s.mix == "ingest")
+    _positive("READ_RATE", s.read_rate, allow_zero=s.mix == "ingest" or read_search)
     if s.read_rate > MAX_RATE:
         raise ScenarioError(f"READ_RATE must be at most {MAX_RATE:g} requests/s")
     _positive("PROBE_RATE", s.probe_rate, allow_zero=True)

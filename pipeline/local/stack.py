@@ -45,6 +45,7 @@ PORT_VARIABLES = {
 }
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
+THROTTLED_HEALTH_RETRIES = 10  # a small route burst spent by the readiness polls answers 429
 GATEWAY, RUNTIME = "gateway", "runtime"
 
 
@@ -389,6 +390,11 @@ def start_stack(
             handle.token,
         )
         status = _http_status(health, timeout_s=30, headers=authorized)
+        for _ in range(THROTTLED_HEALTH_RETRIES):  # 429: the route throttle, not the function
+            if status != 429:
+                break
+            time.sleep(0.5)
+            status = _http_status(health, timeout_s=30, headers=authorized)
         if status != 200:
             api_log = Path(logs["functions"]) / f"redline-api-{config.environment}.log"
             raise StackError(

@@ -31,6 +31,7 @@ from pipeline.local.aws.autoscaling import AutoScaling
 from pipeline.local.aws.cloudwatch import MetricStore
 from pipeline.local.aws.dynamodb import DynamoFront
 from pipeline.local.aws.errors import AwsError, EngineUnavailable
+from pipeline.local.aws.faults import UnavailableFault
 from pipeline.local.aws.kinesis import KinesisFront
 from pipeline.local.aws.moto_allowlist import check_moto_request
 from pipeline.local.aws.moto_services import TARGET_PREFIXES as MOTO_PREFIXES
@@ -104,6 +105,7 @@ class Gateway:
         threading.Thread(target=_load_service_models, daemon=True, name="models").start()
         self.metrics = MetricStore()
         self.moto = MotoServices()
+        self.unavailable_fault = UnavailableFault()
         self._engine_lock = threading.Lock()
         self.engines: dict[str, engine_procs.Engine] = {}
         self._start_engines()
@@ -316,6 +318,8 @@ class GatewayHandler(GuardedHandlerMixin, BaseHTTPRequestHandler):
         gateway = self.gateway
         if path.startswith("/_redline/"):
             return self._control(path, body)
+        if gateway.unavailable_fault.unavailable(target):
+            raise AwsError("ServiceUnavailable", "Service unavailable (injected fault).", 503)
         if path.startswith(CLOUDWATCH_CBOR_PATH):
             operation = path[len(CLOUDWATCH_CBOR_PATH) :]
             try:

@@ -118,3 +118,16 @@ def test_only_5xx_and_refused_connections_count_as_a_failed_target():
     assert not target_failed(client_error(400, "ProvisionedThroughputExceededException"))
     assert not target_failed(ReadTimeoutError(endpoint_url="http://127.0.0.1:1"))
     assert not target_failed(None)
+
+
+def test_failed_calls_name_the_gateway_that_answered_them_and_its_log():
+    monitor = health.HealthMonitor([GATEWAY, RUNTIME], "/stack/logs/run-1", "/run/logs")
+    with pytest.raises(health.TargetUnhealthy) as caught:
+        health.check_errors(400, 400, "PutRecords", monitor.data_plane())
+    assert str(caught.value) == (
+        "the gateway (its log: /run/logs/gw.log): 400 of 400 PutRecords records failed with"
+        " errors other than throttling (HTTP 5xx or no answer): the target is broken, not"
+        " saturated"
+    )
+    on_aws = health.HealthMonitor([API])
+    assert on_aws.data_plane() == "Kinesis (the AWS endpoint)"

@@ -37,11 +37,7 @@ def test_overrides_reach_the_scenario_its_gates_and_its_search():
             "key_strategy must be one of uniform, hot, zipf, got 'round'",
         ),
         ("smoke", {"hot_key_share": 1.5}, "HOT_KEY_SHARE must be between 0 and 1, got 1.5"),
-        (
-            "capacity",
-            {"mix": "read"},
-            "the capacity shape needs producers: mix must be ingest or mixed",
-        ),
+        ("capacity", {"mix": "read", "read_rate": -5.0}, "READ_RATE must be a number >= 0, got -5"),
         ("smoke", {"max_lost": -1}, "GATE_MAX_LOST must be >= 0, got -1"),
     ],
 )
