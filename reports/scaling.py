@@ -116,7 +116,7 @@ def _resource_label(activity: dict[str, Any], table: str) -> str:
     """'' for the table itself, 'index <name>: ' for one of its GSIs (both scale alike)."""
     resource = str(activity.get("ResourceId", ""))
     prefix = f"table/{table}/index/"
-    return f"index {resource[len(prefix):]}: " if resource.startswith(prefix) else ""
+    return f"index {resource[len(prefix) :]}: " if resource.startswith(prefix) else ""
 
 
 def is_scale_out(activity: dict[str, Any]) -> bool:

@@ -63,3 +63,15 @@ def test_a_real_capacity_search_on_one_shard(tmp_path):
     assert set(five["monthly_cost"]["DynamoDB"]) == {"provisioned", "on-demand"}
     recommended = parse_environment(json.loads((run / rf.RECOMMENDED_TFVARS).read_text()))
     assert recommended.stream.shard_count == 3  # 2x = 1,852 records/s at 70%
+
+
+def test_in_an_ingest_run_the_api_lambda_throttling_the_probes_is_not_the_bottleneck(real_run):
+    # GIVEN the same folder as an ingest run: only the end-to-end probes called the API function
+    info = json.loads((real_run / rf.RUN_JSON).read_text())
+    info["options"]["mix"] = "ingest"
+    (real_run / rf.RUN_JSON).write_text(json.dumps(info))
+    # WHEN the report is built THEN the probes' throttles do not name the pipeline's bottleneck
+    assert main(["build", str(real_run)]) == 0
+    summary = json.loads((real_run / rf.SUMMARY_JSON).read_text())
+    assert (summary.get("bottleneck") or {}).get("resource") != "Lambda API concurrency"
+    assert "Lambda API concurrency throttled first" not in (real_run / rf.REPORT_MD).read_text()
