@@ -59,9 +59,15 @@ class AuditResult:
         }
 
 
-def compare(produced: set[str], stored: set[str], dead_lettered: set[str]) -> AuditResult:
-    """lost = acknowledged but neither stored nor dead-lettered; unexpected = the reverse."""
-    found = stored | dead_lettered
+def compare(
+    produced: set[str],
+    stored: set[str],
+    dead_lettered: set[str],
+    other_starts: frozenset[str] = frozenset(),
+) -> AuditResult:
+    """lost = acknowledged but neither stored nor dead-lettered; unexpected = the reverse.
+    `other_starts`: ids the other starts of a web UI session acknowledged: not unexpected."""
+    found = (stored | dead_lettered) - other_starts
     lost = produced - found
     unexpected = found - produced
     return AuditResult(
@@ -101,12 +107,17 @@ def wait_until_stored(
     timeout_s: float,
     sleep: Callable[[float], None] = time.sleep,
     schema: AuditConfig = REDLINE_TABLE,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[bool, float]:
-    """Wait (bounded) until these ids are in the table; True when they all are."""
+    """Wait (bounded) until these ids are in the table; True when they all are.
+    `progress(stored, waited_for)` after each look (the web UI's "draining: n of m")."""
     started = time.monotonic()
     missing = list(dict.fromkeys(ids))
+    total = len(missing)
     while True:
         missing = _missing(dynamodb, table, missing, schema)
+        if progress is not None:
+            progress(total - len(missing), total)
         waited = time.monotonic() - started
         if not missing:
             return True, waited
@@ -214,6 +225,8 @@ def run_audit(
     drain_timeout_s: float,
     by_key: bool = False,
     schema: AuditConfig = REDLINE_TABLE,
+    progress: Callable[[int, int], None] | None = None,
+    other_starts: frozenset[str] = frozenset(),
 ) -> AuditResult:
     produced, tails = read_acked(work_dir)
     dynamodb, sqs = _clients(endpoints)
@@ -221,14 +234,16 @@ def run_audit(
     dead = dead_lettered_ids(sqs, queue, prefix) if queue else set()
     tails = [event_id for event_id in tails if event_id not in dead]
     table = endpoints.table_name
-    drained, waited = wait_until_stored(dynamodb, table, tails, drain_timeout_s, schema=schema)
+    drained, waited = wait_until_stored(
+        dynamodb, table, tails, drain_timeout_s, schema=schema, progress=progress
+    )
     if by_key:
         stored = stored_ids_by_key(dynamodb, table, produced - dead, schema)
     else:
         stored = stored_ids(dynamodb, table, prefix, schema)
     if queue:
         dead |= dead_lettered_ids(sqs, queue, prefix)
-    result = compare(produced, stored, dead)
+    result = compare(produced, stored, dead, other_starts)
     if result.lost and drained:
         # The tails were stored but some earlier ids were not: give stragglers one more look.
         time.sleep(min(10.0, drain_timeout_s))
@@ -237,6 +252,6 @@ def run_audit(
             if by_key
             else stored_ids(dynamodb, table, prefix, schema)
         )
-        result = compare(produced, stored | again, dead)
+        result = compare(produced, stored | again, dead, other_starts)
     result.drained, result.drain_wait_s = drained, waited
     return result

@@ -16,15 +16,17 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import timeline as tl
 from loadtests import webui
-from loadtests.control import Controller, write_timeline
+from loadtests.control import DRAIN_IN_FLIGHT_S, Controller, write_timeline
 from loadtests.pacing import Slot
 from loadtests.process import READ_GET_SHARE, ProcessState, api_auth_headers
-from loadtests.runconfig import RunConfig
+from loadtests.runconfig import RUN_BOUND_MARGIN_S, RunConfig
+from loadtests.ui_audit import UiAudits
 
 CONFIG = RunConfig.from_env()
 WORKERS = max(CONFIG.workers, 1)
 STATE: ProcessState | None = None
 CONTROLLER: Controller | None = None
+UI_AUDITS: UiAudits | None = None  # the web UI audits each start (make loadtest UI=1)
 E2E_TIMEOUT_S = 30.0
 E2E_POLL_S = 0.25  # resolution of produced->readable; polls are API load too
 SEED_EVENTS = 20
@@ -39,7 +41,7 @@ def state() -> ProcessState:
 
 @events.init.add_listener
 def _on_init(environment, **_kwargs):
-    global STATE, CONTROLLER
+    global STATE, CONTROLLER, UI_AUDITS
     runner = environment.runner
     is_worker = isinstance(runner, WorkerRunner)
     is_master = isinstance(runner, MasterRunner)
@@ -50,7 +52,21 @@ def _on_init(environment, **_kwargs):
     if is_master or not is_worker:
         CONTROLLER = Controller(CONFIG, environment, local_state=STATE)
         if environment.web_ui is not None:  # make loadtest UI=1
-            webui.install(environment, CONTROLLER)
+            settle_s = DRAIN_IN_FLIGHT_S + CONTROLLER.report_lag
+            UI_AUDITS = UiAudits(CONFIG, _flush_acked, settle_s)
+            webui.install(environment, CONTROLLER, UI_AUDITS)
+
+
+def _flush_acked() -> None:
+    if STATE is not None:
+        STATE.flush_acked()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment, **_kwargs):
+    if UI_AUDITS is not None and CONTROLLER is not None:
+        CONTROLLER.end_early()  # Stop in the UI: the plan ends here
+        UI_AUDITS.on_stop()
 
 
 @events.report_to_master.add_listener
@@ -68,6 +84,8 @@ def _merge(client_id, data, **_kwargs):
 
 @events.quitting.add_listener
 def _quitting(environment, **_kwargs):
+    if UI_AUDITS is not None:
+        UI_AUDITS.close()
     if STATE is not None:
         STATE.close()
     if CONTROLLER is not None:
@@ -229,6 +247,15 @@ class RedlineShape(LoadTestShape):
     """Spawns every user at once; the controller sets the rates and ends the run."""
 
     use_common_options = True  # --run-time bounds the run whatever the controller does
+    ui_start_bound_s = CONFIG.scenario.duration_s + RUN_BOUND_MARGIN_S
+
+    def reset_time(self):
+        """Locust calls this at each start of the shape: in the web UI, Start after a stop
+        runs the plan again, with its own audit."""
+        super().reset_time()
+        if UI_AUDITS is not None and CONTROLLER is not None:
+            CONTROLLER.new_start()
+            UI_AUDITS.begin_start()
 
     def tick(self):
         if CONTROLLER is None:
@@ -236,5 +263,7 @@ class RedlineShape(LoadTestShape):
         CONTROLLER.ensure_started()
         if CONTROLLER.done:
             return None
+        if UI_AUDITS is not None and self.get_run_time() > self.ui_start_bound_s:
+            return None  # the web UI's bound for one start (headless: Locust's --run-time)
         total = sum(CONFIG.users.values()) * WORKERS
         return total, total
