@@ -30,7 +30,11 @@ def _wait_for_audit(url: str, start: int, timeout_s: float) -> dict:
     deadline = time.monotonic() + timeout_s
     seen: list[str] = []
     while time.monotonic() < deadline:
-        current = _get_json(f"{url}/redline/audit")["current"]
+        try:
+            current = _get_json(f"{url}/redline/audit")["current"]
+        except OSError:  # the address is printed before Locust's web server listens
+            time.sleep(1)
+            continue
         if current and current["start"] == start:
             seen.append(current["state"])
             if current["state"] in ("done", "failed"):
