@@ -65,8 +65,8 @@ def _flush_acked() -> None:
 @events.test_stop.add_listener
 def _on_test_stop(environment, **_kwargs):
     if UI_AUDITS is not None and CONTROLLER is not None:
-        CONTROLLER.end_early()  # Stop in the UI: the plan ends here
-        UI_AUDITS.on_stop()
+        CONTROLLER.end_early()  # stopped before the plan ended (Stop pressed twice)
+        UI_AUDITS.on_plan_end()
 
 
 @events.report_to_master.add_listener
@@ -261,9 +261,15 @@ class RedlineShape(LoadTestShape):
         if CONTROLLER is None:
             return None
         CONTROLLER.ensure_started()
+        total = sum(CONFIG.users.values()) * WORKERS
+        if UI_AUDITS is not None:
+            if self.get_run_time() > self.ui_start_bound_s:
+                CONTROLLER.end_early()  # the web UI's bound (headless: Locust's --run-time)
+            if CONTROLLER.done:
+                UI_AUDITS.on_plan_end()
+                # the UI refreshes its tabs only while a test runs: the users stay, idle at
+                # rate 0, until the audit is done, then the test stops
+                return (total, total) if UI_AUDITS.auditing() else None
         if CONTROLLER.done:
             return None
-        if UI_AUDITS is not None and self.get_run_time() > self.ui_start_bound_s:
-            return None  # the web UI's bound for one start (headless: Locust's --run-time)
-        total = sum(CONFIG.users.values()) * WORKERS
         return total, total

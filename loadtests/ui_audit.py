@@ -2,9 +2,11 @@
 
 Headless, `make loadtest` audits after Locust has quit. In the web UI the user stays: Stop
 (or the end of a bounded plan) leaves the UI open for the figures and for another start. So
-the master audits each start itself, in a greenlet (Locust has patched sockets and sleep, so
-boto3's calls and the drain's waits yield to the UI and the workers' reports), with the same
-drain and read-back as headless (loadtests.audit.run_audit):
+the master audits each start itself when its load ends, before Locust's test stops (the UI
+refreshes the tab only while a test runs: the users idle at rate 0 until the audit is done),
+in a greenlet (Locust has patched sockets and sleep, so boto3's calls and the drain's waits
+yield to the UI and the workers' reports), with the same drain and read-back as headless
+(loadtests.audit.run_audit):
 
 - a start's ids are the lines its processes appended to the work folder's acked-*.txt files
   after it began (their sizes are noted at each start); ids of earlier starts stored or
@@ -138,7 +140,8 @@ class UiAudits:
         # audit.json is always the last start's: never leave an earlier start's there
         (Path(self.config.run_dir) / rf.AUDIT_JSON).unlink(missing_ok=True)
 
-    def on_stop(self) -> None:
+    def on_plan_end(self) -> None:
+        """The start's load has ended (its plan, its bound, or Stop): audit it, once."""
         if self._closed or not self.starts or self.starts[-1].state != WAITING:
             return
         start = self.starts[-1]
@@ -147,6 +150,9 @@ class UiAudits:
             return
         start.state, start.started_at = COLLECTING, time.time()
         self._greenlets.append(gevent.spawn(self._audit, start))
+
+    def auditing(self) -> bool:
+        return bool(self.starts) and self.starts[-1].state in (COLLECTING, DRAINING, READING)
 
     def close(self) -> None:
         """Locust quits: an unfinished audit is left to `make loadtest`, as headless."""

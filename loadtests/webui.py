@@ -136,7 +136,7 @@ def audit_rows(current: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 def install(environment: Any, controller: Any, audits: ui_audit.UiAudits) -> None:
     """Add the Redline tab and its rows, /redline/live and /redline/audit, to Locust's web UI."""
-    from flask import Response, request  # Locust's own web server
+    from flask import Response, jsonify, request  # Locust's own web server
 
     web_ui = environment.web_ui
     web_ui.template_args["extended_tabs"] = [{"title": "Redline", "key": TAB_KEY}]
@@ -152,6 +152,17 @@ def install(environment: Any, controller: Any, audits: ui_audit.UiAudits) -> Non
         body["extended_stats"] = [{"key": TAB_KEY, "data": rows}]
         response.set_data(json.dumps(body))
         return response
+
+    @web_ui.app.before_request
+    def _stop_ends_the_load_then_audits() -> Any:
+        """Stop ends the load at once; the test stops when its audit is done (the shape), so
+        the tab keeps refreshing meanwhile. Stop during the audit stops the test as Locust does."""
+        if request.path != "/stop" or request.method != "POST":
+            return None
+        if controller.started_at is None or controller.done:
+            return None
+        controller.end_early()
+        return jsonify({"success": True, "message": "Load stopped: auditing (the Redline tab)"})
 
     @web_ui.app.route("/redline/live")
     def _live() -> Any:

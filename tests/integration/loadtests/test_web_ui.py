@@ -5,11 +5,14 @@ from the running test; Stop in the UI ends the run and the tab shows its loss au
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -31,8 +34,20 @@ def _read_until_url(process, deadline: float) -> tuple[str, list[str]]:
         lines.append(line)
         found = URL_LINE.search(line)
         if found:
+            _wait_until_listening(found.group(1), deadline)
             return found.group(1), lines
     raise AssertionError("no web UI address printed:\n" + "".join(lines))
+
+
+def _wait_until_listening(url: str, deadline: float) -> None:
+    """The address is printed before Locust's web server listens."""
+    address = urllib.parse.urlsplit(url)
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            socket.create_connection((address.hostname, address.port), timeout=2).close()
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"nothing listens at {url}")
 
 
 def _figure(page, name: str) -> str:

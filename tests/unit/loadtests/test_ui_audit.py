@@ -50,7 +50,7 @@ def append(work_dir: str, name: str, *ids: str) -> None:
 def run_start(audits: UiAudits, work_dir: str, *ids: str) -> None:
     audits.begin_start()
     append(work_dir, "master", *ids)
-    audits.on_stop()
+    audits.on_plan_end()
     gevent.wait(audits._greenlets)
 
 
@@ -82,7 +82,7 @@ def test_each_start_is_audited_alone_and_writes_its_files(tmp_path):
     assert audits.status()["current"]["state"] == WAITING
     assert not (run_dir / rf.AUDIT_JSON).exists()
     append(cfg.work_dir, "master", "r1.c", "r1.d")
-    audits.on_stop()
+    audits.on_plan_end()
     gevent.wait(audits._greenlets)
 
     second = audits.status()["current"]
@@ -101,7 +101,7 @@ def test_an_audit_switched_off_says_so_in_the_tab(tmp_path):
     cfg = config(tmp_path, enabled=False)
     audits = UiAudits(cfg, flush_acked=lambda: None, settle_s=0, audit=FakeTable(set()).run_audit)
     audits.begin_start()
-    audits.on_stop()
+    audits.on_plan_end()
     current = audits.status()["current"]
     assert current["state"] == NOT_AUDITED
     assert audit_rows(current) == [
