@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loadtests.cli import web_ui_args
-from loadtests.webui import table_rows
+from loadtests.webui import install, table_rows
 
 FIGURES = {
     "elapsed_s": 42.4,
@@ -62,3 +62,44 @@ def test_web_ui_binds_loopback_starts_the_shape_itself_and_stays_open():
     assert argv[argv.index("--web-port") + 1] == "8123"
     assert "--autostart" in argv and "--headless" not in argv
     assert "--autoquit" not in argv  # the UI stays for the audit and another start
+
+
+class FakeController:
+    def __init__(self, started_at: float | None, done: bool):
+        self.started_at, self.done, self.ended_early = started_at, done, 0
+
+    def end_early(self) -> None:
+        self.ended_early += 1
+        self.done = True
+
+
+def web_ui_with(controller: FakeController, tmp_path):
+    from types import SimpleNamespace
+
+    from flask import Flask
+
+    from loadtests.ui_audit import UiAudits
+    from tests.unit.loadtests.test_ui_audit import config
+
+    app = Flask(__name__)
+
+    @app.route("/stop", methods=["POST"])
+    def stop():  # Locust's own Stop
+        return {"success": True, "message": "Test stopped"}
+
+    environment = SimpleNamespace(web_ui=SimpleNamespace(app=app, template_args={}))
+    audits = UiAudits(config(tmp_path), flush_acked=lambda: None, settle_s=0)
+    install(environment, controller, audits)
+    return app.test_client()
+
+
+def test_stop_ends_the_load_and_leaves_the_test_running_for_its_audit(tmp_path):
+    controller = FakeController(started_at=1.0, done=False)
+    client = web_ui_with(controller, tmp_path)
+    answer = client.post("/stop").get_json()
+    assert controller.ended_early == 1
+    assert answer["success"] is True and "auditing" in answer["message"]
+    # the load has ended: Stop again is Locust's own, which stops the test at once
+    assert client.post("/stop").get_json()["message"] == "Test stopped"
+    assert controller.ended_early == 1
+    assert client.get("/redline/audit").get_json() == {"starts": [], "current": None}
