@@ -40,14 +40,14 @@ def argv(env: Path, results: Path, *extra: str) -> list[str]:
     ]
 
 
-def headless(env: Path, results: Path) -> int:
+def headless(env: Path, results: Path) -> tuple[int, str]:
     done = subprocess.run(
         argv(env, results), cwd=REPO_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
     )
-    return done.returncode
+    return done.returncode, done.stdout + done.stderr
 
 
-def with_web_ui(env: Path, results: Path) -> int:
+def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
     process = subprocess.Popen(
         argv(env, results, "--ui"),
         cwd=REPO_ROOT,
@@ -72,15 +72,17 @@ def with_web_ui(env: Path, results: Path) -> int:
                 break
             time.sleep(2)
         os.killpg(process.pid, signal.SIGINT)  # quit, as a user would
-        process.communicate(timeout=300)
+        output, _ = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             process.kill()
-    return process.returncode
+    return process.returncode, output
 
 
-def summary_of(results: Path) -> tuple[dict, dict]:
+def summary_of(results: Path) -> tuple[dict, dict] | None:
     run_dir = (results / rf.LATEST_LINK).resolve()
+    if not (run_dir / rf.SUMMARY_JSON).exists():
+        return None
     summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
     audit_path = run_dir / rf.AUDIT_JSON
     return summary, json.loads(audit_path.read_text()) if audit_path.exists() else {}
@@ -95,8 +97,12 @@ def main() -> None:
         for mode, run in (("headless", headless), ("web UI", with_web_ui)):
             results = Path(tmp) / mode.replace(" ", "-")
             started = time.monotonic()
-            code = run(env, results)
-            summary, audit = summary_of(results)
+            code, output = run(env, results)
+            found = summary_of(results)
+            if found is None:
+                print(f"{mode}: no summary (exit {code}): {output[-1500:]}")
+                return
+            summary, audit = found
             knees[mode] = summary.get("knee_rps") or 0.0
             print(
                 f"{mode:8} knee {knees[mode]:7.0f} records/s accepted (target-rate knee"
