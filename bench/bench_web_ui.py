@@ -74,9 +74,18 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
         os.killpg(process.pid, signal.SIGINT)  # quit, as a user would
         output, _ = process.communicate(timeout=300)
     finally:
-        if process.poll() is None:
-            process.kill()
+        quit_web_ui(process)
     return process.returncode, output
+
+
+def quit_web_ui(process: subprocess.Popen) -> None:
+    """Ctrl+C, as a user quits: `make loadtest` then stops the stack and Locust it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def summary_of(results: Path) -> tuple[dict, dict] | None:

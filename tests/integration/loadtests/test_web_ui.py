@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -37,6 +38,17 @@ def _read_until_url(process, deadline: float) -> tuple[str, list[str]]:
             _wait_until_listening(found.group(1), deadline)
             return found.group(1), lines
     raise AssertionError("no web UI address printed:\n" + "".join(lines))
+
+
+def quit_web_ui(process: subprocess.Popen) -> None:
+    """A failed test still quits as a user would (Ctrl+C): the web UI does not quit by itself,
+    and only `make loadtest` stops the stack and Locust it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _wait_until_listening(url: str, deadline: float) -> None:
@@ -107,8 +119,7 @@ def test_web_ui_shows_the_redline_tab_live_stop_shows_the_audit_and_quit_ends_th
         os.killpg(process.pid, signal.SIGINT)  # quit: Ctrl+C where `make loadtest` runs
         output, _ = process.communicate(timeout=240)
     finally:
-        if process.poll() is None:
-            process.kill()
+        quit_web_ui(process)
     output = "".join(lines) + output
     assert process.returncode == 130, output  # a run stopped by hand, as after Ctrl-C
     summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())

@@ -16,7 +16,7 @@ import pytest
 
 from reports import runfolder as rf
 from tests.integration.loadtests.test_loadtest_run import assert_stack_stopped, start_run
-from tests.integration.loadtests.test_web_ui import _read_until_url
+from tests.integration.loadtests.test_web_ui import _read_until_url, quit_web_ui
 
 pytestmark = pytest.mark.integration
 
@@ -75,8 +75,7 @@ def test_each_start_in_the_web_ui_is_audited_and_quitting_writes_the_report(tmp_
         os.killpg(process.pid, signal.SIGINT)  # Ctrl+C where `make loadtest` runs
         output, _ = process.communicate(timeout=240)
     finally:
-        if process.poll() is None:
-            process.kill()
+        quit_web_ui(process)
     output = "".join(lines) + output
     assert "audited in the web UI" in output, output
     summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
