@@ -66,8 +66,12 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
             url = found.group(1) if found else None
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"{url}/redline/audit", timeout=10) as response:
-                current = json.loads(response.read())["current"]
+            try:
+                with urllib.request.urlopen(f"{url}/redline/audit", timeout=10) as response:
+                    current = json.loads(response.read())["current"]
+            except OSError:  # the address is printed before Locust's web server listens
+                time.sleep(1)
+                continue
             if current and current["state"] in ("done", "failed", "not audited"):
                 break
             time.sleep(2)
