@@ -43,6 +43,16 @@ def _wait_for_audit(url: str, start: int, timeout_s: float) -> dict:
     raise AssertionError(f"start {start} was not audited in {timeout_s:.0f} s (saw {seen})")
 
 
+def _wait_until_stopped(url: str, timeout_s: float) -> None:
+    """The test stops once its audit is done (the shape's next tick)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if _get_json(f"{url}/stats/requests")["state"] == "stopped":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the test did not stop within {timeout_s:.0f} s of its audit")
+
+
 def test_each_start_in_the_web_ui_is_audited_and_quitting_writes_the_report(tmp_path):
     process = start_run(tmp_path, "--scenario", "smoke", "--duration", "12", "--ui")
     lines: list[str] = []
@@ -59,6 +69,7 @@ def test_each_start_in_the_web_ui_is_audited_and_quitting_writes_the_report(tmp_
         assert json.loads((run_dir / rf.AUDIT_JSON).read_text()) == first["result"]
         assert json.loads(Path(first["audit_file"]).read_text())["start"] == 1
 
+        _wait_until_stopped(url, 120)  # as a user, who gets "New" once the test has stopped
         form = urllib.parse.urlencode({"user_count": "1", "spawn_rate": "1"}).encode()
         started = urllib.request.urlopen(f"{url}/swarm", data=form, timeout=30)
         assert json.loads(started.read())["success"] is True
