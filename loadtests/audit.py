@@ -65,9 +65,15 @@ class AuditResult:
         }
 
 
-def compare(produced: set[str], stored: set[str], dead_lettered: set[str]) -> AuditResult:
-    """lost = acknowledged but neither stored nor dead-lettered; unexpected = the reverse."""
-    found = stored | dead_lettered
+def compare(
+    produced: set[str],
+    stored: set[str],
+    dead_lettered: set[str],
+    other_starts: frozenset[str] = frozenset(),
+) -> AuditResult:
+    """lost = acknowledged but neither stored nor dead-lettered; unexpected = the reverse.
+    `other_starts`: ids the other starts of a web UI session acknowledged: not unexpected."""
+    found = (stored | dead_lettered) - other_starts
     lost = produced - found
     unexpected = found - produced
     return AuditResult(
@@ -117,22 +123,27 @@ def wait_until_stored(
     clock: Callable[[], float] = time.monotonic,
     limit_s: float = DRAIN_LIMIT_S,
     report: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[bool, float]:
     """Wait until these ids are in the table; True when they all are.
 
     Gives up when none of the missing ids was stored for `stall_timeout_s` (the consumer is
     stuck or gone), or after `limit_s` in all (every run is bounded); `report` hears where the
-    wait stands every DRAIN_REPORT_S.
+    wait stands every DRAIN_REPORT_S, `progress(stored, waited_for)` after each look (the web
+    UI's "draining: n of m").
     """
     started = clock()
     last_progress = last_report = started
     missing = list(dict.fromkeys(ids))
+    total = len(missing)
     while True:
         still = _missing(dynamodb, table, missing, schema)
         now = clock()
         if len(still) < len(missing):
             last_progress = now
         missing = still
+        if progress is not None:
+            progress(total - len(missing), total)
         waited = now - started
         if not missing:
             return True, waited
@@ -248,6 +259,8 @@ def run_audit(
     by_key: bool = False,
     schema: AuditConfig = REDLINE_TABLE,
     report: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    other_starts: frozenset[str] = frozenset(),
 ) -> AuditResult:
     produced, tails = read_acked(work_dir)
     dynamodb, sqs = _clients(endpoints)
@@ -256,7 +269,13 @@ def run_audit(
     tails = [event_id for event_id in tails if event_id not in dead]
     table = endpoints.table_name
     drained, waited = wait_until_stored(
-        dynamodb, table, tails, drain_timeout_s, schema=schema, report=report
+        dynamodb,
+        table,
+        tails,
+        drain_timeout_s,
+        schema=schema,
+        report=report,
+        progress=progress,
     )
     if by_key:
         stored = stored_ids_by_key(dynamodb, table, produced - dead, schema)
@@ -264,7 +283,7 @@ def run_audit(
         stored = stored_ids(dynamodb, table, prefix, schema)
     if queue:
         dead |= dead_lettered_ids(sqs, queue, prefix)
-    result = compare(produced, stored, dead)
+    result = compare(produced, stored, dead, other_starts)
     if result.lost and drained:
         # The tails were stored but some earlier ids were not: give stragglers one more look.
         time.sleep(min(10.0, drain_timeout_s))
@@ -273,6 +292,6 @@ def run_audit(
             if by_key
             else stored_ids(dynamodb, table, prefix, schema)
         )
-        result = compare(produced, stored | again, dead)
+        result = compare(produced, stored | again, dead, other_starts)
     result.drained, result.drain_wait_s = drained, waited
     return result

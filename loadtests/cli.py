@@ -27,14 +27,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, NoReturn
 
-from loadtests import ci, folder, gates, read_capacity, scaling_run, webui
+from loadtests import ci, folder, gates, read_capacity, scaling_run
 from loadtests import timeline as tl
 from loadtests import workers as workers_mod
 from loadtests.caveats import table_knee_caveats
 from loadtests.cost import STORED_ITEM_OVERHEAD_BYTES
 from loadtests.options import SCENARIO_OPTIONS, help_for
 from loadtests.pacing import calls_per_second
-from loadtests.runconfig import ACKED_PREFIX, CONFIG_ENV, CONTROLLER_RESULT, RunConfig
+from loadtests.runconfig import (
+    ACKED_PREFIX,
+    CONFIG_ENV,
+    CONTROLLER_RESULT,
+    RUN_BOUND_MARGIN_S,
+    RunConfig,
+)
 from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
 from loadtests.search import GENERATOR_TOLERANCE
 from loadtests.target import Target, TargetError
@@ -271,9 +277,9 @@ def worker_argv(master_port: int, master_host: str = "127.0.0.1") -> list[str]:
 
 
 def web_ui_args(port: int) -> list[str]:
-    """Locust's web UI on loopback instead of --headless; the shape starts the run at once."""
-    autoquit = ["--autoquit", str(webui.QUIT_AFTER_STOP_S)]
-    return ["--autostart", *autoquit, "--web-host", "127.0.0.1", "--web-port", str(port)]
+    """Locust's web UI on loopback instead of --headless; the shape starts the run at once.
+    No --autoquit: the UI stays open for the audit and another start until the user quits."""
+    return ["--autostart", "--web-host", "127.0.0.1", "--web-port", str(port)]
 
 
 def free_port() -> int:
@@ -314,9 +320,9 @@ def run_locust(
         "0",
         "--stop-timeout",
         "15",
-        "--run-time",
-        f"{math.ceil(bound_s)}s",
     ]
+    # The web UI bounds each start in the shape (Locust's --run-time would stop a later start)
+    argv += [] if web_port else ["--run-time", f"{math.ceil(bound_s)}s"]
     local_workers = config.workers - remote_workers
     # Several workers: a master and separate worker processes over its real TCP port, the
     # same protocol as workers on other machines or Fargate tasks.
@@ -350,7 +356,8 @@ def run_locust(
                 + " ".join(worker_argv(master_port)[1:]),
                 flush=True,
             )
-        code = master.wait(timeout=bound_s + LOCUST_GRACE_S)
+        # the web UI runs until the user quits it (Ctrl+C); each start is bounded in the shape
+        code = master.wait(timeout=None if web_port else bound_s + LOCUST_GRACE_S)
         for worker in processes[1:]:
             worker.wait(timeout=30)
         return code
@@ -614,10 +621,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         for target in started:
-            try:
+            # stdout may be gone (the parent that read it died): stop the stack all the same
+            with contextlib.suppress(OSError):
                 print(f"==> stopping the {target.name} stack this run started", flush=True)
-            except OSError:  # stdout gone (the parent that read it died): stop it all the same
-                pass
             target.stop()
         for run_dir in run_dirs:
             _copy_logs(started[0] if started else None, run_dir, work_dir)
@@ -750,6 +756,7 @@ def _run(
         on_worker_loss=args.on_worker_loss,
         health_checks=health_checks(target, run_dir),
         stack_logs=str(Path(target.info["logs"]["gateway"]).parent) if target.info else "",
+        audit=environment.audit.model_dump(),
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -791,7 +798,7 @@ def _run(
         flush=True,
     )
     started_at = time.time()
-    bound = scenario.duration_s + 60.0
+    bound = scenario.duration_s + RUN_BOUND_MARGIN_S
     interrupted = False
     resharder = scaling_run.start_resharder(target.endpoints, scenario)
     try:
@@ -799,7 +806,8 @@ def _run(
         if web_port:
             print(
                 f"==> Locust web UI: http://127.0.0.1:{web_port} (the Redline tab shows the"
-                " run live; Stop ends it, the audit and report follow)",
+                " run live, then each start's loss audit; Ctrl+C here quits and builds the"
+                " report)",
                 flush=True,
             )
         locust_code = run_locust(
@@ -812,7 +820,8 @@ def _run(
             args.master_bind_host,
         )
     except KeyboardInterrupt:
-        interrupted, locust_code = True, EXIT_INTERRUPTED
+        # Ctrl+C is how the web UI is quit: whether the plan ended is the controller's to say
+        interrupted, locust_code = not args.ui, EXIT_INTERRUPTED
     return finalize(
         config,
         target,
@@ -883,6 +892,13 @@ def finalize(
     schema = target.environment.audit
     if not schema.enabled:
         print("==> not audited: audit.enabled is false in the environment file")
+    elif (run_dir / rf.AUDIT_JSON).exists():  # the web UI audited the last start (ui_audit)
+        print("==> audited in the web UI: the last start's audit.json")
+        audit_result = audits.AuditResult(**json.loads((run_dir / rf.AUDIT_JSON).read_text()))
+        if target.name == "aws":  # what `make clean-run RUN=<id>` deletes, by key
+            from loadtests.cleanup import save_acked_ids
+
+            save_acked_ids(run_dir, audits.read_acked(work_dir)[0])
     elif any(work_dir.glob(f"{ACKED_PREFIX}*")):
         if interrupted or controller.get("error"):
             print("==> stopped early: skipping the drain wait, auditing what is stored now")

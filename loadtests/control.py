@@ -128,6 +128,25 @@ class Controller:
         if self._greenlet is None:
             self._greenlet = gevent.spawn(self._run)
 
+    def end_early(self) -> None:
+        """The test stopped before the plan ended (Stop in the web UI): end the plan, keeping
+        what it measured, and stop handing out slots while the UI waits for the next start."""
+        if self._greenlet is not None and not self.done:
+            self._greenlet.kill(block=True)  # its `finally` writes the result
+            self.set_phase("stopped", 0, 0, 0)
+
+    def new_start(self) -> None:
+        """Start in the same web UI session again: a fresh plan, search and result (the
+        timeline keeps every second)."""
+        if self._greenlet is None:
+            return
+        self.end_early()
+        self.phases, self.steps = [], []
+        self.knee = self.knee_target = self.started_at = self.ended_at = None
+        self.done = self._finished = self.completed = False
+        self.exit_code = self.error = None
+        self._greenlet = None
+
     def set_phase(self, name: str, rate: float, read_rate: float, probe_rate: float) -> None:
         now = time.time()
         if self.phases:

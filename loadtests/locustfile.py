@@ -16,15 +16,17 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import timeline as tl
 from loadtests import webui
-from loadtests.control import Controller, write_timeline
+from loadtests.control import DRAIN_IN_FLIGHT_S, Controller, write_timeline
 from loadtests.pacing import Slot, poll_interval
 from loadtests.process import READ_GET_SHARE, ProcessState, api_auth_headers
-from loadtests.runconfig import RunConfig
+from loadtests.runconfig import RUN_BOUND_MARGIN_S, RunConfig
+from loadtests.ui_audit import UiAudits
 
 CONFIG = RunConfig.from_env()
 WORKERS = max(CONFIG.workers, 1)
 STATE: ProcessState | None = None
 CONTROLLER: Controller | None = None
+UI_AUDITS: UiAudits | None = None  # the web UI audits each start (make loadtest UI=1)
 E2E_TIMEOUT_S = 30.0
 SEED_EVENTS = 20
 PROBE_PUT = "e2e.put"  # the probes' own PutRecords: kept apart from the scenario's records
@@ -38,7 +40,7 @@ def state() -> ProcessState:
 
 @events.init.add_listener
 def _on_init(environment, **_kwargs):
-    global STATE, CONTROLLER
+    global STATE, CONTROLLER, UI_AUDITS
     runner = environment.runner
     is_worker = isinstance(runner, WorkerRunner)
     is_master = isinstance(runner, MasterRunner)
@@ -49,7 +51,21 @@ def _on_init(environment, **_kwargs):
     if is_master or not is_worker:
         CONTROLLER = Controller(CONFIG, environment, local_state=STATE)
         if environment.web_ui is not None:  # make loadtest UI=1
-            webui.install(environment, CONTROLLER)
+            settle_s = DRAIN_IN_FLIGHT_S + CONTROLLER.report_lag
+            UI_AUDITS = UiAudits(CONFIG, _flush_acked, settle_s)
+            webui.install(environment, CONTROLLER, UI_AUDITS)
+
+
+def _flush_acked() -> None:
+    if STATE is not None:
+        STATE.flush_acked()
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment, **_kwargs):
+    if UI_AUDITS is not None and CONTROLLER is not None:
+        CONTROLLER.end_early()  # stopped before the plan ended (Stop pressed twice)
+        UI_AUDITS.on_plan_end()
 
 
 @events.report_to_master.add_listener
@@ -67,6 +83,8 @@ def _merge(client_id, data, **_kwargs):
 
 @events.quitting.add_listener
 def _quitting(environment, **_kwargs):
+    if UI_AUDITS is not None:
+        UI_AUDITS.close()
     if STATE is not None:
         STATE.close()
     if CONTROLLER is not None:
@@ -229,12 +247,29 @@ class RedlineShape(LoadTestShape):
     """Spawns every user at once; the controller sets the rates and ends the run."""
 
     use_common_options = True  # --run-time bounds the run whatever the controller does
+    ui_start_bound_s = CONFIG.scenario.duration_s + RUN_BOUND_MARGIN_S
+
+    def reset_time(self):
+        """Locust calls this at each start of the shape: in the web UI, Start after a stop
+        runs the plan again, with its own audit."""
+        super().reset_time()
+        if UI_AUDITS is not None and CONTROLLER is not None:
+            CONTROLLER.new_start()
+            UI_AUDITS.begin_start()
 
     def tick(self):
         if CONTROLLER is None:
             return None
         CONTROLLER.ensure_started()
+        total = sum(CONFIG.users.values()) * WORKERS
+        if UI_AUDITS is not None:
+            if self.get_run_time() > self.ui_start_bound_s:
+                CONTROLLER.end_early()  # the web UI's bound (headless: Locust's --run-time)
+            if CONTROLLER.done:
+                UI_AUDITS.on_plan_end()
+                # the UI refreshes its tabs only while a test runs: the users stay, idle at
+                # rate 0, until the audit is done, then the test stops
+                return (total, total) if UI_AUDITS.auditing() else None
         if CONTROLLER.done:
             return None
-        total = sum(CONFIG.users.values()) * WORKERS
         return total, total

@@ -160,6 +160,12 @@ class ProcessState:
             else:
                 self._acked_file.write("\n".join(event_ids) + "\n")
 
+    def flush_acked(self) -> None:
+        """Write out the ids acknowledged so far (the web UI audits while the process runs)."""
+        with self._lock:
+            if self._acked_file is not None:
+                self._acked_file.flush()
+
     def drain_acked(self) -> list[str]:
         with self._lock:
             ids, self.unshipped_acked = self.unshipped_acked, []

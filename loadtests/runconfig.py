@@ -46,6 +46,7 @@ class RunConfig:
     on_worker_loss: str = "fail"  # loadtests.workers.ON_WORKER_LOSS
     health_checks: list[dict[str, str]] = field(default_factory=list)  # loadtests.health
     stack_logs: str = ""  # the local stack's log folder (copied to the run folder's logs/)
+    audit: dict[str, Any] = field(default_factory=dict)  # pipeline.config.AuditConfig's fields
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -72,4 +73,5 @@ class RunConfig:
 
 
 CONTROLLER_RESULT = "controller.json"  # in work_dir
+RUN_BOUND_MARGIN_S = 60.0  # a run (a start, in the web UI) ends by its duration plus this
 ACKED_PREFIX = "acked-"  # work_dir/acked-<pid>.txt: one "event_id" per line

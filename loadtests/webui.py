@@ -4,13 +4,15 @@ Locust's React UI shows extra tabs declared in `template_args["extended_tabs"]` 
 each from the `extended_stats` of its `/stats/requests` poll; this module declares a
 "Redline" tab and adds its rows to that poll: the phase, the target / offered / accepted /
 throttled records/s of the last seconds, the producer's p99, reads and 429s, the probes'
-produced->readable p95, the knee search's steps so far, and where the report and the audit
-will be. `/redline/live` answers the same figures as JSON.
+produced->readable p95, the knee search's steps so far, the loss audit of the current start
+(its progress, then its figures and verdict) and where the report will be. `/redline/live`
+answers the live figures as JSON, `/redline/audit` each start's audit.
 
 The run is the headless run's: same shape, same pacing, the controller decides when it ends.
-When the test stops (its plan done, or Stop pressed in the UI) Locust quits after a few
-seconds (`--autoquit`), so `make loadtest` goes on to the audit and the report as it does
-headless; Stop makes it an interrupted run (the folder is kept, the stack stopped).
+When the test stops (its plan done, or Stop pressed in the UI) the master audits that start
+(loadtests.ui_audit) and the UI stays open: Start runs the plan again, with its own audit.
+Quitting (Ctrl+C where `make loadtest` runs) ends Locust, and `make loadtest` writes the
+summary and report as headless (a run stopped before its plan ended is an interrupted run).
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from loadtests import timeline as tl
+from loadtests import ui_audit
 from reports import runfolder as rf
 
 TAB_KEY: Final = "redline"
 LIVE_WINDOW_S: Final = 5.0
-# Locust quits this long after the test stops (--autoquit): the UI shows the final figures.
-QUIT_AFTER_STOP_S: Final = 3
 TABLE: Final = [{"key": "figure", "title": "Figure"}, {"key": "value", "title": "Value"}]
 
 
@@ -94,14 +95,48 @@ def table_rows(figures: dict[str, Any]) -> list[dict[str, str]]:
                 f" throttled {step['throttled']:,.0f}: {verdict}",
             )
         )
-    end = "written when Locust has quit: make loadtest audits, then builds the report"
-    rows += [("audit", f"{figures['audit']} ({end})"), ("report", figures["report"])]
+    rows += audit_rows(figures.get("audit_status"))
+    rows.append(("report", f"{figures['report']} (built when Locust quits: Ctrl+C)"))
     return [{"figure": figure, "value": value} for figure, value in rows]
 
 
-def install(environment: Any, controller: Any) -> None:
-    """Add the Redline tab and its rows, and /redline/live, to Locust's web UI."""
-    from flask import Response, request  # Locust's own web server
+def audit_rows(current: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The current start's audit: what it is doing, then its figures and verdict."""
+    if current is None:
+        return [("audit", "after the test stops")]
+    title = f"audit (start {current['start']})"
+    state = current["state"]
+    if state == ui_audit.WAITING:
+        return [(title, "after the test stops (its plan done, or Stop)")]
+    if state == ui_audit.COLLECTING:
+        return [(title, "collecting the last acknowledged ids")]
+    if state in (ui_audit.DRAINING, ui_audit.READING):
+        drain = current["draining"]
+        return [
+            (
+                title,
+                f"{state}: {drain['stored']:,} of {drain['of']:,} sampled acknowledged"
+                " records stored",
+            )
+        ]
+    if state != ui_audit.DONE:
+        return [(title, f"{state}: {current['error'] or current['verdict']}")]
+    result = current["result"]
+    return [
+        (title, current["verdict"]),
+        ("produced (acknowledged)", f"{result['produced']:,}"),
+        ("stored", f"{result['stored']:,}"),
+        ("lost", f"{result['lost']:,}"),
+        ("dead-lettered", f"{result['dead_lettered']:,}"),
+        ("duplicates (acknowledged twice)", f"{current['duplicates_acknowledged']:,}"),
+        ("unexpected (stored, not acknowledged)", f"{result['unexpected']:,}"),
+        ("run folder", current["run_folder"]),
+    ]
+
+
+def install(environment: Any, controller: Any, audits: ui_audit.UiAudits) -> None:
+    """Add the Redline tab and its rows, /redline/live and /redline/audit, to Locust's web UI."""
+    from flask import Response, jsonify, request  # Locust's own web server
 
     web_ui = environment.web_ui
     web_ui.template_args["extended_tabs"] = [{"title": "Redline", "key": TAB_KEY}]
@@ -112,11 +147,27 @@ def install(environment: Any, controller: Any) -> None:
         if request.path != "/stats/requests" or response.status_code != 200:
             return response
         body = response.get_json(silent=True) or {}
-        rows = table_rows(live_figures(controller))
+        figures = {**live_figures(controller), "audit_status": audits.status()["current"]}
+        rows = table_rows(figures)
         body["extended_stats"] = [{"key": TAB_KEY, "data": rows}]
         response.set_data(json.dumps(body))
         return response
 
+    @web_ui.app.before_request
+    def _stop_ends_the_load_then_audits() -> Any:
+        """Stop ends the load at once; the test stops when its audit is done (the shape), so
+        the tab keeps refreshing meanwhile. Stop during the audit stops the test as Locust does."""
+        if request.path != "/stop" or request.method != "POST":
+            return None
+        if controller.started_at is None or controller.done:
+            return None
+        controller.end_early()
+        return jsonify({"success": True, "message": "Load stopped: auditing (the Redline tab)"})
+
     @web_ui.app.route("/redline/live")
     def _live() -> Any:
         return Response(json.dumps(live_figures(controller)), mimetype="application/json")
+
+    @web_ui.app.route("/redline/audit")
+    def _audit() -> Any:
+        return Response(json.dumps(audits.status()), mimetype="application/json")
