@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import gevent
 from locust.runners import MasterRunner
 
-from loadtests import health
+from loadtests import health, table_phases
 from loadtests import timeline as tl
 from loadtests.cloudwatch import downstream_throttles
 from loadtests.process import open_acked_file
@@ -83,6 +83,7 @@ class Controller:
         self.steps: list[StepRow] = []
         self.knee: float | None = None  # records/s accepted at the highest sustained probe
         self.knee_target: float | None = None  # the rate that probe asked for
+        self.table_burst: dict[str, Any] | None = None  # table-bound: what the burst phase saw
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.done = False
@@ -227,7 +228,12 @@ class Controller:
         mix_reads = s.read_rate if s.mix == "mixed" else 0.0
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
         self._warmup(min(50.0, self.config.start_rate / 10), min(mix_reads, 2.0))
+        table = table_phases.TablePhases.of(self) if self.config.table_plan else None
+        if table is not None:
+            self.table_burst = table.burst_phase()
+            self._recover(time.time() + table.plan.catch_up_s + 30)
         budget_end = time.time() + s.duration_s
+        extra_budget = s.duration_s * table_phases.EXTRA_BUDGET if table else 0.0
         probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
         step = 0
         while not search.done and time.time() + probe_s <= budget_end:
@@ -235,6 +241,19 @@ class Controller:
             assert rate is not None
             step += 1
             name = f"probe-{rate:.0f}"
+            if table is not None:
+                # spending the credit and catching up are not probing: they extend the budget
+                begun = time.time()
+                judged_from = table.spend_then_settle(name, rate, mix_reads)
+                added = min(time.time() - begun, extra_budget)
+                budget_end, extra_budget = budget_end + added, extra_budget - added
+                judged_to = judged_from + criteria.hold_s
+                self._sleep(judged_to - time.time() + self.report_lag)
+                verdict = self._record_step(step, name, judged_from, judged_to, rate)
+                search.record(rate, verdict, self.steps[-1].accepted_rate)
+                if not verdict.sustained and not search.done:
+                    self._recover(budget_end)
+                continue
             self.set_phase(name, rate, mix_reads, s.probe_rate)
             started = time.time()
             judged_from = started + criteria.settle_s
@@ -312,7 +331,11 @@ class Controller:
         if self.config.cloudwatch_in_loop:
             try:
                 downstream, iterator_age = downstream_throttles(
-                    self.config.endpoints, start, end, target or self._phase_rate(name)
+                    self.config.endpoints,
+                    start,
+                    end,
+                    target or self._phase_rate(name),
+                    predict=not self.config.table_plan,  # table-bound: judged by throttles
                 )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
@@ -462,6 +485,7 @@ class Controller:
             "ended_at": self.ended_at,
             "knee_rps": self.knee,
             "knee_target_rps": self.knee_target,
+            "table_burst": self.table_burst,
             "knee_offered_rps": next(
                 (
                     r.offered_rate
@@ -482,7 +506,8 @@ class Controller:
 
 
 def _load_phases(phases: list[PhaseSpan]) -> list[PhaseSpan]:
-    return [p for p in phases if p.name not in ("warmup", "drain", "recover") and p.end > p.start]
+    skipped = ("warmup", "drain", "recover", table_phases.BURST, table_phases.SPEND)
+    return [p for p in phases if p.name not in skipped and p.end > p.start]
 
 
 def _json_default(value: Any) -> Any:

@@ -46,6 +46,7 @@ class RunConfig:
     on_worker_loss: str = "fail"  # loadtests.workers.ON_WORKER_LOSS
     health_checks: list[dict[str, str]] = field(default_factory=list)  # loadtests.health
     stack_logs: str = ""  # the local stack's log folder (copied to the run folder's logs/)
+    table_plan: dict[str, Any] | None = None  # loadtests.table_knee.TablePlan: table can bind
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
