@@ -231,7 +231,8 @@ class Controller:
         table = table_phases.TablePhases.of(self) if self.config.table_plan else None
         if table is not None:
             self.table_burst = table.burst_phase()
-            self._recover(time.time() + table.plan.catch_up_s + 30)
+            wait = table.catch_up_after_burst_s(self.table_burst)
+            self._recover(time.time() + wait, wait)
         budget_end = time.time() + s.duration_s
         extra_budget = s.duration_s * table_phases.EXTRA_BUDGET if table else 0.0
         probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
@@ -247,16 +248,9 @@ class Controller:
                 judged_from = table.spend_then_settle(name, rate, mix_reads)
                 added = min(time.time() - begun, extra_budget)
                 budget_end, extra_budget = budget_end + added, extra_budget - added
-                judged_to = judged_from + criteria.hold_s
-                self._sleep(judged_to - time.time() + self.report_lag)
-                verdict = self._record_step(step, name, judged_from, judged_to, rate)
-                search.record(rate, verdict, self.steps[-1].accepted_rate)
-                if not verdict.sustained and not search.done:
-                    self._recover(budget_end)
-                continue
-            self.set_phase(name, rate, mix_reads, s.probe_rate)
-            started = time.time()
-            judged_from = started + criteria.settle_s
+            else:
+                self.set_phase(name, rate, mix_reads, s.probe_rate)
+                judged_from = time.time() + criteria.settle_s
             judged_to = judged_from + criteria.hold_s
             self._sleep(judged_to - time.time() + self.report_lag)
             verdict = self._record_step(step, name, judged_from, judged_to, rate)
@@ -295,11 +289,11 @@ class Controller:
             if warm:
                 return
 
-    def _recover(self, budget_end: float) -> None:
+    def _recover(self, budget_end: float, max_s: float = 30.0) -> None:
         """After a failed probe: no load until the consumer's backlog is gone (bounded)."""
         s = self.config.scenario
         self.set_phase("recover", 0, 0, s.probe_rate)
-        deadline = min(time.time() + 30.0, budget_end)
+        deadline = min(time.time() + max_s, budget_end)
         gevent.sleep(2.0)
         while time.time() < deadline:
             oldest = self.oldest_probe()

@@ -48,10 +48,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-BURST_MULTIPLE = 5.0  # burst phase: at most this many times the predicted table rate
-SPEND_MULTIPLE = 1.5  # before a probe: a mild overload, so the backlog it leaves is small
+BURST_MULTIPLE = 3.0  # burst phase: at most this many times the predicted table rate
+SPEND_MULTIPLE = 2.0  # before a probe: a mild overload, so the backlog it leaves is small
+MIN_OVERLOAD = 1.2  # a table the stream cannot overload by this much is not searched for
 STREAM_HEADROOM = 0.9  # the burst phase stays under the stream's limit (a table throttle only)
 QUIET_SECONDS = 2  # a probe is judged once the table has not throttled for this long
+MAX_CATCH_UP_S = 300.0
 AGREEMENT = 0.05  # observed and predicted knees agree within this share
 CARRY_OVERLOADS = (1.5, 2.0, 3.0)
 TABLE_THROTTLE_METRICS = ("WriteThrottleEvents", "ThrottledRequests")
@@ -73,6 +75,12 @@ class TablePlan:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def catch_up_after_burst_s(self, burst: dict[str, Any] | None) -> float:
+        """The longest wait for the consumer to drain the burst phase's backlog: everything
+        sent in it queued, drained at the table's rate (it usually takes far less)."""
+        seconds = burst["time_to_throttle_s"] if burst else self.burst_deadline_s
+        return min(seconds * self.burst_rate / self.predicted_rate + 30, MAX_CATCH_UP_S)
+
 
 def plan_for(
     table_name: str,
@@ -91,7 +99,8 @@ def plan_for(
     if predicted >= stream_rate:
         return None
     burst_rate = min(stream_rate * STREAM_HEADROOM, predicted * BURST_MULTIPLE)
-    burst_rate = max(burst_rate, predicted * SPEND_MULTIPLE)
+    if burst_rate < predicted * MIN_OVERLOAD:
+        return None  # the stream throttles before the table can be overloaded: Kinesis binds
     full_bucket_s = burst_seconds * predicted / (burst_rate - predicted)
     return TablePlan(
         table_name=table_name,
@@ -99,9 +108,9 @@ def plan_for(
         predicted_rate=predicted,
         stream_rate=stream_rate,
         burst_rate=burst_rate,
-        spend_rate=predicted * SPEND_MULTIPLE,
+        spend_rate=min(predicted * SPEND_MULTIPLE, burst_rate),
         burst_deadline_s=2 * full_bucket_s + 5 * period_s + 30,
-        catch_up_s=max(20.0, 3 * period_s),
+        catch_up_s=max(30.0, 3 * period_s),
     )
 
 

@@ -78,6 +78,9 @@ class TablePhases:
                 return hits[0], rows
         return None, rows
 
+    def catch_up_after_burst_s(self, burst: dict[str, Any] | None) -> float:
+        return self.plan.catch_up_after_burst_s(burst)
+
     def burst_phase(self) -> dict[str, Any] | None:
         """Overload the table until it throttles; what was seen (None: it never throttled)."""
         plan = self.plan

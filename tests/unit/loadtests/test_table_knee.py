@@ -38,12 +38,22 @@ def test_only_a_provisioned_table_slower_than_the_stream_gets_a_burst_phase():
     assert tk.plan_for("t", True, 4000, 1, 1000, 300) is None  # Kinesis binds first
     plan = tk.plan_for("t", True, 200, 1, 1000, 300)
     assert plan is not None and plan.predicted_rate == 200
-    assert plan.burst_rate == 900  # the stream's rate with headroom, under 5 x 200
-    assert plan.spend_rate == 300
-    # a full 300 s bucket at 700/s over capacity empties in ~86 s: the deadline leaves room
-    assert plan.burst_deadline_s > 300 * 200 / 700
+    assert plan.burst_rate == 600  # 3 x 200, under the stream's rate with headroom
+    assert plan.spend_rate == 400
+    # a full 300 s bucket at 400/s over capacity empties in 150 s: the deadline leaves room
+    assert plan.burst_deadline_s > 300 * 200 / 400
     small = tk.plan_for("t", True, 20, 1, 1000, 5)
-    assert small.burst_rate == 100  # 5 x the table's rate when the stream allows more
+    assert small.burst_rate == 60  # 3 x the table's rate when the stream allows more
+
+
+def test_the_burst_phase_stays_under_the_stream_and_waits_for_its_backlog():
+    plan = tk.plan_for("t", True, 500, 1, 1000, 300)
+    assert plan.burst_rate == 900  # 3 x 500 would throttle the stream, not the table
+    assert plan.spend_rate == 900
+    assert tk.plan_for("t", True, 800, 1, 1000, 300) is None  # 900/s is no overload for 800
+    # all 10 s of 900/s queued, drained at 500/s, plus slack; a lost figure waits longest
+    assert plan.catch_up_after_burst_s({"time_to_throttle_s": 10}) == 10 * 900 / 500 + 30
+    assert plan.catch_up_after_burst_s(None) == tk.MAX_CATCH_UP_S
 
 
 def test_two_write_units_a_record_halve_the_predicted_rate():
@@ -181,10 +191,10 @@ def test_the_burst_phase_overloads_until_the_table_throttles_then_stops(monkeypa
     monkeypatch.setattr(table_phases.time, "time", clock.time)
     phases, set_ = phases_with(1080, clock)
     seen = phases.burst_phase()
-    assert set_ == [("burst", 900), ("recover", 0.0)]  # stopped the moment it throttled
+    assert set_ == [("burst", 600), ("recover", 0.0)]  # stopped the moment it throttled
     assert clock.now < 1083  # polled every second: no long overload past the throttle
     assert seen["time_to_throttle_s"] == 80.5  # within the second that throttled
-    assert seen["overload_rps"] == 900
+    assert seen["overload_rps"] == 600
     # 900 units a second for 81 s, less 200 WCU refilled: the credit spent
     assert seen["credit_wcu_s"] == 900 * 81 - 200 * 80.5
 
@@ -206,7 +216,7 @@ def test_each_probe_spends_the_refilled_credit_then_is_judged_once_the_table_is_
     # the spend overload throttles 3 s in; the consumer then catches up by 2010
     phases, set_ = phases_with(2003, clock, quiet_after=2010)
     judged_from = phases.spend_then_settle("probe-180", 180, 0.0)
-    assert set_ == [("spend", 300), ("probe-180", 180)]  # no idle gap to refill the bucket
+    assert set_ == [("spend", 400), ("probe-180", 180)]  # no idle gap to refill the bucket
     assert judged_from >= 2012  # two whole quiet seconds after the last throttle
 
 
