@@ -242,7 +242,7 @@ class Controller:
             assert rate is not None
             step += 1
             name = f"probe-{rate:.0f}"
-            if table is not None:
+            if table is not None and table.per_probe:
                 # spending the credit and catching up are not probing: they extend the budget
                 begun = time.time()
                 judged_from = table.spend_then_settle(name, rate, mix_reads)

@@ -57,6 +57,12 @@ class TablePhases:
         )
 
     @property
+    def per_probe(self) -> bool:
+        """Spend before each probe only where a probe's window can see the table (1-second
+        data): 1-minute data cannot judge a few seconds, so on AWS only the burst phase runs."""
+        return self.period_s == 1
+
+    @property
     def poll_s(self) -> float:
         return 1.0 if self.period_s == 1 else 20.0
 

@@ -279,6 +279,7 @@ def test_on_aws_the_burst_phase_reads_one_minute_cloudwatch_data(monkeypatch):
     with stub:
         phases = table_phases.TablePhases.of(Controller())
         assert phases.period_s == 60 and phases.poll_s == 20
+        assert not phases.per_probe  # 1-minute data cannot judge a 5 s probe
         seen = phases.burst_phase()
     assert seen["resolution_s"] == 60
     assert seen["time_to_throttle_s"] == 150  # the minute that throttled, to its middle
