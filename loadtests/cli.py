@@ -1009,7 +1009,9 @@ def finalize(
         "steps": steps,
         "interrupted": interrupted,
         "error": "; ".join(problems) or None,
-        "caveats": table_knee_caveats(target.environment, bottleneck, target.name),
+        "caveats": table_knee_caveats(
+            target.environment, bottleneck, target.name, bool(controller.get("table_burst"))
+        ),
         "table_knee": _table_knee(config, controller, cw_rows, window_start, window_end),
         "workers": controller.get("workers"),
     }
