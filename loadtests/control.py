@@ -91,6 +91,7 @@ class Controller:
         self.error: str | None = None
         self._greenlet: gevent.Greenlet | None = None
         self._oldest_probe: dict[str, float | None] = {}
+        self._table: table_phases.TablePhases | None = None  # table-bound search only
         self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
@@ -229,6 +230,7 @@ class Controller:
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
         self._warmup(min(50.0, self.config.start_rate / 10), min(mix_reads, 2.0))
         table = table_phases.TablePhases.of(self) if self.config.table_plan else None
+        self._table = table
         if table is not None:
             self.table_burst = table.burst_phase()
             wait = table.catch_up_after_burst_s(self.table_burst)
@@ -248,10 +250,11 @@ class Controller:
                 judged_from = table.spend_then_settle(name, rate, mix_reads)
                 added = min(time.time() - begun, extra_budget)
                 budget_end, extra_budget = budget_end + added, extra_budget - added
+                judged_to = judged_from + max(criteria.hold_s, table_phases.tk.MIN_HOLD_S)
             else:
                 self.set_phase(name, rate, mix_reads, s.probe_rate)
                 judged_from = time.time() + criteria.settle_s
-            judged_to = judged_from + criteria.hold_s
+                judged_to = judged_from + criteria.hold_s
             self._sleep(judged_to - time.time() + self.report_lag)
             verdict = self._record_step(step, name, judged_from, judged_to, rate)
             search.record(rate, verdict, self.steps[-1].accepted_rate)
@@ -333,6 +336,8 @@ class Controller:
                 )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
+            if self._table is not None and self._table.per_probe:
+                downstream = self._table.judge_throttles(downstream, int(start), end, target)
         calls = max(put.counts["calls"], 1)
         result = ProbeResult(
             target_rate=target,

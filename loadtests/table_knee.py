@@ -26,7 +26,8 @@ is below the stream's, so the table can be the bottleneck:
    refill: below capacity the consumer drains the backlog at capacity and the table stops
    throttling; above capacity it never does. The judged window starts once the table has been
    quiet for `QUIET_SECONDS` (or at the catch-up deadline), and the probe fails if the table
-   throttled in it.
+   throttled in it while taking less than the probe's rate (throttles while the table took at
+   least the rate are a backlog draining below capacity, not the probe).
 3. The knee is what the pipeline accepted at the highest sustained probe (observed). The
    arithmetic prediction (provisioned WCU / write units per stored record, both observed from
    ConsumedWriteCapacityUnits and the records stored) stands beside it, labelled as one.
@@ -54,6 +55,8 @@ MIN_OVERLOAD = 1.2  # a table the stream cannot overload by this much is not sea
 STREAM_HEADROOM = 0.9  # the burst phase stays under the stream's limit (a table throttle only)
 QUIET_SECONDS = 2  # a probe is judged once the table has not throttled for this long
 MAX_CATCH_UP_S = 300.0
+DRAIN_TOLERANCE = 0.03  # a draining table takes at least the probe's rate, less this share
+MIN_HOLD_S = 10.0  # judged seconds of a table-bound probe (25-item batches make 5 s lumpy)
 AGREEMENT = 0.05  # observed and predicted knees agree within this share
 CARRY_OVERLOADS = (1.5, 2.0, 3.0)
 TABLE_THROTTLE_METRICS = ("WriteThrottleEvents", "ThrottledRequests")
@@ -138,6 +141,21 @@ def quiet_since(throttled: list[int], now: float, started: float, period_s: int)
         return False
     recent = [t for t in throttled if t >= last_complete - quiet_s]
     return not recent
+
+
+def excuse_draining(
+    throttles: dict[str, float], consumed_wcu: float, seconds: float, rate: float, units: float
+) -> dict[str, float]:
+    """A probe's table throttles, less those of a consumer draining a backlog below capacity.
+
+    After the spend, the consumer writes at the table's capacity until its small backlog is
+    gone, and the table throttles while it does. If the table still took at least the probe's
+    rate (within DRAIN_TOLERANCE) the throttles were the drain, not the probe: below capacity.
+    Above capacity the table takes only its capacity, less than the rate, and they stand."""
+    table_rate = consumed_wcu / seconds / units if seconds > 0 and units > 0 else 0.0
+    if table_rate < rate * (1 - DRAIN_TOLERANCE):
+        return throttles
+    return {k: v for k, v in throttles.items() if not k.startswith("AWS/DynamoDB")}
 
 
 def consumed_units(rows: Iterable[dict[str, Any]], start: float, end: float) -> float:

@@ -123,6 +123,16 @@ class TablePhases:
         )
         return observation.to_dict()
 
+    def judge_throttles(
+        self, throttles: dict[str, float], start: float, end: float, rate: float
+    ) -> dict[str, float]:
+        """The probe's throttles, the table's excused when it took at least the rate."""
+        if not any(k.startswith("AWS/DynamoDB") for k in throttles):
+            return throttles
+        consumed = tk.consumed_units(self._rows(start), start, end)
+        units = self.plan.provisioned_wcu / self.plan.predicted_rate
+        return tk.excuse_draining(throttles, consumed, end - int(start), rate, units)
+
     def spend_then_settle(self, name: str, rate: float, read_rate: float) -> float:
         """Empty the bucket, then hold `rate` until the table is quiet; when judging starts."""
         spend_from = time.time()

@@ -284,3 +284,12 @@ def test_on_aws_the_burst_phase_reads_one_minute_cloudwatch_data(monkeypatch):
     assert seen["resolution_s"] == 60
     assert seen["time_to_throttle_s"] == 150  # the minute that throttled, to its middle
     assert seen["credit_wcu_s"] == 54_000 - 200 * 150
+
+
+def test_throttles_of_a_backlog_draining_below_capacity_do_not_fail_the_probe():
+    throttles = {"AWS/DynamoDB WriteThrottleEvents": 40.0, "AWS/Lambda Throttles": 1.0}
+    # 10 s in which the table took 600 units at 1 unit a record: 60/s, above a 55/s probe
+    kept = tk.excuse_draining(throttles, 600, 10, 55, 1)
+    assert kept == {"AWS/Lambda Throttles": 1.0}  # the table drained; Lambda's still count
+    # a probe at 70/s got only the table's 60/s: the throttles stand
+    assert tk.excuse_draining(throttles, 600, 10, 70, 1) == throttles
