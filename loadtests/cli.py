@@ -815,7 +815,7 @@ def _run(
     started_at = time.time()
     bound = scenario.duration_s + 60.0
     if config.table_plan:  # the burst phase, then spending and catching up before each probe
-        bound += config.table_plan["burst_deadline_s"] + scenario.duration_s * 2 + 60
+        bound += config.table_plan["burst_deadline_s"] + scenario.duration_s * 3 + 360
     interrupted = False
     resharder = scaling_run.start_resharder(target.endpoints, scenario)
     try:

@@ -259,7 +259,11 @@ class Controller:
             verdict = self._record_step(step, name, judged_from, judged_to, rate)
             search.record(rate, verdict, self.steps[-1].accepted_rate)
             if not verdict.sustained and not search.done:
+                begun = time.time()
                 self._recover(budget_end)
+                if table is not None:  # a table-bound search's budget is its probes' time
+                    added = min(time.time() - begun, extra_budget)
+                    budget_end, extra_budget = budget_end + added, extra_budget - added
         self.knee_target = search.knee or None
         self.knee = search.knee_accepted
 

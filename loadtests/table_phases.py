@@ -19,7 +19,7 @@ from pipeline import metrics as m
 
 BURST = "burst"
 SPEND = "spend"
-EXTRA_BUDGET = 2.0  # spending and catching up may add this many search budgets of time
+EXTRA_BUDGET = 3.0  # spending, catching up and recovering may add this many search budgets
 SPEND_DEADLINE_S = 30.0  # a spend that sees no throttle in this long goes on (a quiet table)
 TABLE_METRICS = (
     m.by_name("WriteThrottleEvents", "AWS/DynamoDB"),
