@@ -293,3 +293,34 @@ def test_throttles_of_a_backlog_draining_below_capacity_do_not_fail_the_probe():
     assert kept == {"AWS/Lambda Throttles": 1.0}  # the table drained; Lambda's still count
     # a probe at 70/s got only the table's 60/s: the throttles stand
     assert tk.excuse_draining(throttles, 600, 10, 70, 1) == throttles
+
+
+def test_a_kinesis_bound_capacity_search_gets_no_table_phases():
+    """The default local file (1,500 WCU behind 1 shard) searches as before; a small table
+    gets a plan with the gateway's burst; a non-capacity scenario never does."""
+    from types import SimpleNamespace
+
+    from loadtests import cli
+    from loadtests.scenarios import SCENARIOS
+    from pipeline.config import load_environment
+
+    environment = load_environment("local")
+    capacity = SCENARIOS["capacity"]
+    args = SimpleNamespace(burst_seconds=None)
+    assert cli.table_plan(environment, capacity, "t", args, True) is None
+    small = environment.model_copy(
+        update={
+            "table": environment.table.model_copy(
+                update={
+                    "write_capacity": 200,
+                    "type_index": environment.table.type_index.model_copy(
+                        update={"write_capacity": 200}
+                    ),
+                }
+            )
+        }
+    )
+    plan = cli.table_plan(small, capacity, "t", SimpleNamespace(burst_seconds=5), True)
+    assert plan is not None and plan["predicted_rate"] == 200
+    assert plan["burst_deadline_s"] < 60  # 5 s of credit, not AWS's 300
+    assert cli.table_plan(small, SCENARIOS["smoke"], "t", args, True) is None
