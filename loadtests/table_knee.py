@@ -202,8 +202,18 @@ class BurstObservation:
             return None  # at or under capacity a table never spends credit
         return self.credit_wcu_s / ((overload - 1) * self.provisioned_wcu)
 
+    @property
+    def table_wcu_per_s(self) -> float | None:
+        """What the table was written at until it throttled (a starved consumer passes on less
+        than the stream was offered)."""
+        if not self.consumed_wcu or self.time_to_throttle_s <= 0:
+            return None
+        return self.consumed_wcu / self.time_to_throttle_s
+
     def to_dict(self) -> dict[str, Any]:
+        written = self.table_wcu_per_s
         return {
+            "table_wcu_per_s": round(written, 1) if written else None,
             "overload_rps": round(self.overload_rate, 1),
             "overload_ratio": round(self.overload_ratio, 2),
             "time_to_throttle_s": round(self.time_to_throttle_s, 1),
@@ -319,8 +329,13 @@ def summary_lines(section: dict[str, Any]) -> list[str]:
         lines.append(
             f"  burst: throttled after {burst['time_to_throttle_s']:.0f} s (+-"
             f"{burst['resolution_s']} s) at {burst['overload_rps']:.0f} records/s"
-            f" ({burst['overload_ratio']:.1f}x the predicted rate; observed); derived from it,"
-            f" the table carries {carry} before it throttles"
+            f" ({burst['overload_ratio']:.1f}x the predicted rate"
+            + (
+                f"; the table took {written:.0f} WCU/s, {written / section['provisioned_wcu']:.1f}x"
+                if (written := burst.get("table_wcu_per_s"))
+                else ""
+            )
+            + f"; observed); derived from it, the table carries {carry} before it throttles"
         )
     else:
         lines.append("  burst: not observed (the burst phase saw no throttle)")

@@ -75,6 +75,9 @@ def test_the_burst_credit_and_carry_times_come_from_the_observed_time_to_throttl
     assert seen.carry_seconds(1.0) is None  # at capacity the table never spends credit
     shown = seen.to_dict()
     assert shown["carry_s"] == {"1.5x": 600, "2x": 300, "3x": 150}
+    assert shown["table_wcu_per_s"] == 1000  # what the table took, beside what was offered
+    section = {"table": "t", "provisioned_wcu": 200, "burst": shown}
+    assert "the table took 1000 WCU/s, 5.0x; observed" in "\n".join(tk.summary_lines(section))
     assert "derived" in shown["basis"]
 
 
