@@ -16,7 +16,10 @@ is below the stream's, so the table can be the bottleneck:
    (WriteThrottleEvents / ThrottledRequests > 0). The time that took at that overload is the
    burst figure; stop overloading the moment throttling shows, so the Kinesis backlog is only
    the seconds it took to see it. Then the consumer catches up with no new load: it writes at
-   the table's capacity while it has a backlog, so the bucket stays empty.
+   the table's capacity while it has a backlog, so the bucket stays empty. A consumer that
+   cannot pass the overload on (starved of CPU) never lets the table throttle and the stream's
+   backlog grows instead, so the burst also stops once the consumer is `BURST_MAX_LAG_S` behind
+   (IteratorAge), with no burst figure: the consumer, not the table, limits that run.
 2. Before each probe, spend again. A probe (or a quiet gap) below capacity refills the bucket by
    (capacity - rate) x seconds; the next probe above capacity would spend that before it
    throttled and could pass on credit. So each probe starts with a short overload at
@@ -55,6 +58,7 @@ MIN_OVERLOAD = 1.2  # a table the stream cannot overload by this much is not sea
 STREAM_HEADROOM = 0.9  # the burst phase stays under the stream's limit (a table throttle only)
 QUIET_SECONDS = 2  # a probe is judged once the table has not throttled for this long
 MAX_CATCH_UP_S = 300.0
+BURST_MAX_LAG_S = 60.0  # a consumer this far behind cannot overload the table: stop the burst
 DRAIN_TOLERANCE = 0.03  # a draining table takes at least the probe's rate, less this share
 MIN_HOLD_S = 10.0  # judged seconds of a table-bound probe (25-item batches make 5 s lumpy)
 AGREEMENT = 0.05  # observed and predicted knees agree within this share
@@ -156,6 +160,12 @@ def excuse_draining(
     if table_rate < rate * (1 - DRAIN_TOLERANCE):
         return throttles
     return {k: v for k, v in throttles.items() if not k.startswith("AWS/DynamoDB")}
+
+
+def consumer_lag_s(rows: Iterable[dict[str, Any]]) -> float:
+    """The consumer's largest IteratorAge in the rows, in seconds (0 without data)."""
+    ages = [r["value"] for r in rows if r["metric"] == "IteratorAge" and r["stat"] == "Maximum"]
+    return max(ages, default=0.0) / 1000
 
 
 def consumed_units(rows: Iterable[dict[str, Any]], start: float, end: float) -> float:

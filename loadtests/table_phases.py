@@ -25,6 +25,7 @@ TABLE_METRICS = (
     m.by_name("WriteThrottleEvents", "AWS/DynamoDB"),
     m.by_name("ThrottledRequests", "AWS/DynamoDB"),
     m.by_name("ConsumedWriteCapacityUnits", "AWS/DynamoDB"),
+    m.by_name("IteratorAge", "AWS/Lambda"),  # the consumer's lag: the burst must not outrun it
 )
 
 
@@ -45,7 +46,11 @@ class TablePhases:
 
         def read_rows(start: float, end: float) -> list[dict[str, Any]]:
             rows = cloudwatch.fetch(config.endpoints, start, end, period, TABLE_METRICS)
-            return [r for r in rows if r["dimensions"] == f"TableName={plan.table_name}"]
+            ours = (
+                f"TableName={plan.table_name}",
+                f"FunctionName={config.endpoints.ingest_function}",
+            )
+            return [r for r in rows if r["dimensions"] in ours]
 
         return cls(
             plan,
@@ -73,8 +78,11 @@ class TablePhases:
             print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
             return []
 
-    def _until_throttled(self, start: float, deadline_s: float) -> tuple[int | None, list]:
-        """Poll until the table throttles at or after `start`; (first second, rows)."""
+    def _until_throttled(
+        self, start: float, deadline_s: float, max_lag_s: float = float("inf")
+    ) -> tuple[int | None, list]:
+        """Poll until the table throttles at or after `start`, or the consumer falls more than
+        `max_lag_s` behind; (first throttled second or None, rows)."""
         rows: list[dict[str, Any]] = []
         while time.time() < start + deadline_s:
             self.sleep(self.poll_s)
@@ -82,6 +90,8 @@ class TablePhases:
             hits = [t for t in tk.throttle_seconds(rows) if t >= int(start)]
             if hits:
                 return hits[0], rows
+            if tk.consumer_lag_s(rows) > max_lag_s:
+                return None, rows
         return None, rows
 
     def catch_up_after_burst_s(self, burst: dict[str, Any] | None) -> float:
@@ -97,8 +107,16 @@ class TablePhases:
         )
         self.set_phase(BURST, plan.burst_rate, 0.0, self.probe_rate)
         started = time.time()
-        first, rows = self._until_throttled(started, plan.burst_deadline_s)
+        first, rows = self._until_throttled(started, plan.burst_deadline_s, tk.BURST_MAX_LAG_S)
         self.set_phase("recover", 0.0, 0.0, self.probe_rate)  # stop overloading at once
+        if first is None and tk.consumer_lag_s(rows) > tk.BURST_MAX_LAG_S:
+            print(
+                f"warning: the consumer fell {tk.consumer_lag_s(rows):.0f} s behind before the"
+                " table throttled: the burst phase stops (the consumer, not the table, limits"
+                " this run; the search goes on, its knee may ride on burst credit)",
+                flush=True,
+            )
+            return None
         if first is None:
             print(
                 f"warning: the table did not throttle in {plan.burst_deadline_s:.0f} s of"

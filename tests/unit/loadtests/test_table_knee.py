@@ -327,3 +327,24 @@ def test_a_kinesis_bound_capacity_search_gets_no_table_phases():
     assert plan is not None and plan["predicted_rate"] == 200
     assert plan["burst_deadline_s"] < 60  # 5 s of credit, not AWS's 300
     assert cli.table_plan(small, SCENARIOS["smoke"], "t", args, True) is None
+
+
+def test_a_consumer_falling_behind_stops_the_burst_before_the_backlog_grows(monkeypatch, capsys):
+    """A starved consumer passes less than the overload on: the table never throttles and the
+    stream's backlog grows instead. The burst stops once the consumer is a minute behind."""
+    clock = FakeClock(1000.0)
+    monkeypatch.setattr(table_phases.time, "time", clock.time)
+    plan = tk.plan_for("t", True, 200, 1, 1000, 300)
+    set_: list[tuple[str, float]] = []
+
+    def read_rows(start, end):
+        lag_ms = max(end - 1010, 0) * 2000  # 2 s more behind every second after 10 s
+        return [{**table_row(int(end) - 1, "IteratorAge", lag_ms, "Maximum"), "dimensions": "F"}]
+
+    phases = table_phases.TablePhases(
+        plan, read_rows, lambda n, r, reads, probes: set_.append((n, r)), clock.sleep, 1.0, 1
+    )
+    assert phases.burst_phase() is None
+    assert set_ == [("burst", 600), ("recover", 0.0)]
+    assert clock.now <= 1010 + tk.BURST_MAX_LAG_S / 2 + 2  # stopped at a minute behind
+    assert "the consumer fell 6" in capsys.readouterr().out
