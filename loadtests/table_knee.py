@@ -272,7 +272,8 @@ def agreement(observed: float, predicted: float, burst_spent: bool) -> Agreement
     why = (
         f"the observed knee is {error:+.1%} below what the provisioned WCU carries: something"
         " before the table limited first (the consumer's throughput, a hot partition, retries"
-        " backing off); the prediction assumes every provisioned unit is used, distrust it"
+        " backing off) or the search's time ran out before it closed in (see the first failed"
+        " probe); the prediction assumes every provisioned unit is used, distrust it"
     )
     return Agreement(observed, predicted, False, "prediction", why)
 
