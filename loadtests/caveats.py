@@ -17,9 +17,13 @@ from pipeline.config import BillingMode, EnvironmentConfig
 
 
 def table_knee_caveats(
-    environment: EnvironmentConfig, bottleneck: dict[str, Any] | None, target: str
+    environment: EnvironmentConfig,
+    bottleneck: dict[str, Any] | None,
+    target: str,
+    burst_spent: bool = False,
 ) -> list[str]:
-    """One sentence per effect that could have hidden the table's limit in this run."""
+    """One sentence per effect that could have hidden the table's limit in this run
+    (`burst_spent`: the search's burst phase saw the table throttle before probing)."""
     if target != "aws" or not bottleneck or "dynamodb" not in str(bottleneck.get("resource")):
         return []
     table = environment.table
@@ -28,11 +32,15 @@ def table_knee_caveats(
             "the table is on-demand: AWS lets it double its previous peak at once, so a"
             " knee here may move as the table's peak grows"
         ]
-    caveats = [
-        f"burst: DynamoDB banks up to {limits.DYNAMODB_BURST_SECONDS:g} s of unused"
-        " provisioned capacity, so rates above the table's capacity can pass without a"
-        " throttle until it is spent; a knee from a short probe may be above the lasting one"
-    ]
+    caveats = (
+        []
+        if burst_spent
+        else [
+            f"burst: DynamoDB banks up to {limits.DYNAMODB_BURST_SECONDS:g} s of unused"
+            " provisioned capacity, so rates above the table's capacity can pass without a"
+            " throttle until it is spent; a knee from a short probe may be above the lasting one"
+        ]
+    )
     if table.autoscaling.enabled:
         caveats.append(
             "autoscaling is on (target"

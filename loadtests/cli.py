@@ -44,7 +44,7 @@ from loadtests.runconfig import (
 from loadtests.scenarios import DEFAULT_SCENARIO, SCENARIOS, Scenario, ScenarioError, resolve
 from loadtests.search import GENERATOR_TOLERANCE
 from loadtests.target import Target, TargetError
-from pipeline import capacity
+from pipeline import aws_limits, capacity
 from pipeline.config import EnvironmentConfig, EnvironmentConfigError, load_environment
 from reports import runfolder as rf
 
@@ -235,6 +235,39 @@ def users_per_process(scenario: Scenario, workers: int, peak_rate: float) -> dic
 
 def estimated_capacity(environment: EnvironmentConfig, scenario: Scenario) -> float:
     """What the environment file should carry (records/s): seeds the search, never the answer."""
+    shard_rate = stream_capacity(environment, scenario)
+    table = environment.table
+    if table.billing_mode.value == "PROVISIONED":
+        units = capacity.write_units(scenario.record_bytes + STACK_ITEM_OVERHEAD_BYTES)
+        wcu = min(table.write_capacity, table.type_index.write_capacity)
+        return max(min(shard_rate, wcu / units), 1.0)
+    return shard_rate
+
+
+def table_plan(
+    environment: EnvironmentConfig, scenario: Scenario, table_name: str, args, limits_emulated: bool
+) -> dict[str, Any] | None:
+    """A capacity search whose provisioned table can bind spends its burst credit first."""
+    from loadtests import table_knee
+
+    table = environment.table
+    if scenario.shape != "capacity":
+        return None
+    burst_s = (args.burst_seconds or aws_limits.DYNAMODB_BURST_SECONDS) if limits_emulated else 300
+    plan = table_knee.plan_for(
+        table_name,
+        table.billing_mode.value == "PROVISIONED",
+        min(table.write_capacity, table.type_index.write_capacity),
+        capacity.write_units(scenario.record_bytes + STACK_ITEM_OVERHEAD_BYTES),
+        stream_capacity(environment, scenario),
+        burst_s,
+        1 if limits_emulated else 60,
+    )
+    return plan.to_dict() if plan else None
+
+
+def stream_capacity(environment: EnvironmentConfig, scenario: Scenario) -> float:
+    """The records/s the stream's shards take (the hot shard's share for a hot key)."""
     shards = environment.stream.shard_count
     shard_rate = shards * 1000.0
     record = scenario.record_bytes + 24
@@ -243,11 +276,6 @@ def estimated_capacity(environment: EnvironmentConfig, scenario: Scenario) -> fl
         shard_rate = min(
             shard_rate, 1000.0 / (scenario.hot_key_share + (1 - scenario.hot_key_share) / shards)
         )
-    table = environment.table
-    if table.billing_mode.value == "PROVISIONED":
-        units = capacity.write_units(scenario.record_bytes + STACK_ITEM_OVERHEAD_BYTES)
-        wcu = min(table.write_capacity, table.type_index.write_capacity)
-        return max(min(shard_rate, wcu / units), 1.0)
     return shard_rate
 
 
@@ -757,6 +785,9 @@ def _run(
         health_checks=health_checks(target, run_dir),
         stack_logs=str(Path(target.info["logs"]["gateway"]).parent) if target.info else "",
         audit=environment.audit.model_dump(),
+        table_plan=table_plan(
+            environment, scenario, target.endpoints.table_name, args, target.limits_emulated
+        ),
     )
     config_path = work_dir / "config.json"
     config_path.write_text(config.to_json(), encoding="utf-8")
@@ -799,6 +830,8 @@ def _run(
     )
     started_at = time.time()
     bound = scenario.duration_s + RUN_BOUND_MARGIN_S
+    if config.table_plan:  # the burst phase, then spending and catching up before each probe
+        bound += config.table_plan["burst_deadline_s"] + scenario.duration_s * 3 + 360
     interrupted = False
     resharder = scaling_run.start_resharder(target.endpoints, scenario)
     try:
@@ -1007,7 +1040,10 @@ def finalize(
         "steps": steps,
         "interrupted": interrupted,
         "error": "; ".join(problems) or None,
-        "caveats": table_knee_caveats(target.environment, bottleneck, target.name),
+        "caveats": table_knee_caveats(
+            target.environment, bottleneck, target.name, bool(controller.get("table_burst"))
+        ),
+        "table_knee": _table_knee(config, controller, cw_rows, window_start, window_end),
         "workers": controller.get("workers"),
     }
     folder.write_json(run_dir / rf.SUMMARY_JSON, summary)
@@ -1029,6 +1065,31 @@ def finalize(
     if problems:
         return EXIT_BROKEN
     return EXIT_OK if passed else EXIT_GATES
+
+
+def _table_knee(
+    config: RunConfig, controller: dict[str, Any], rows: list[dict], start: float, end: float
+) -> dict[str, Any] | None:
+    """Table-bound searches: the observed knee, the prediction beside it, the burst."""
+    from loadtests import table_knee
+    from pipeline import metrics
+
+    if not config.table_plan:
+        return None
+    table_dims = f"TableName={config.table_plan['table_name']}"
+    in_run = [
+        r
+        for r in rows
+        if start <= r["timestamp"] <= end
+        and (r["dimensions"] == table_dims or r["metric"] == metrics.RECORDS_STORED.name)
+    ]
+    return table_knee.summary(
+        config.table_plan,
+        controller.get("knee_rps"),
+        controller.get("table_burst"),
+        in_run,
+        metrics.RECORDS_STORED.name,
+    )
 
 
 def with_hot_shard(bottleneck: dict[str, Any] | None, run_dir: Path) -> dict[str, Any] | None:
@@ -1098,6 +1159,11 @@ def print_summary(
             print(f"  note: {b['basis']}")
     if summary.get("generator_limited"):
         print("warning: the load generator could not keep the target rate in some steps")
+    if summary.get("table_knee"):
+        from loadtests.table_knee import summary_lines
+
+        for text in summary_lines(summary["table_knee"]):
+            print(text)
     for caveat in summary.get("caveats") or []:
         print(f"note: {caveat}")
     resharding = summary.get("resharding")

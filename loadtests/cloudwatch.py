@@ -142,7 +142,7 @@ OVERSPEND_TOLERANCE = 0.02
 
 
 def downstream_throttles(
-    endpoints: Endpoints, start: float, end: float, target_rate: float
+    endpoints: Endpoints, start: float, end: float, target_rate: float, predict: bool = True
 ) -> tuple[dict[str, float], float | None]:
     """What stops a probe past the stream, and the consumer's iterator age max.
 
@@ -150,10 +150,12 @@ def downstream_throttles(
     table spending more write capacity per second than it has: that rate only lasts while
     the burst credit (up to 300 s of capacity) does, so it is not sustained either. The need
     is the target rate times the write units each stored record cost in the window (consumed
-    over stored, so the consumer's batching does not blur it).
+    over stored, so the consumer's batching does not blur it). `predict=False` (a table-bound
+    search that spent the burst credit first: loadtests.table_knee) judges by throttles only.
     """
     selection = [
         m.by_name("WriteThrottleEvents", "AWS/DynamoDB"),
+        m.by_name("ThrottledRequests", "AWS/DynamoDB"),
         m.by_name("ConsumedWriteCapacityUnits", "AWS/DynamoDB"),
         m.by_name("ProvisionedWriteCapacityUnits", "AWS/DynamoDB"),
         m.by_name("Throttles", "AWS/Lambda"),
@@ -166,11 +168,11 @@ def downstream_throttles(
         if int(start) <= r["timestamp"] < end
         and r["dimensions"] != f"FunctionName={endpoints.api_function}"
     ]
-    return summarize_window(rows, target_rate)
+    return summarize_window(rows, target_rate, predict)
 
 
 def summarize_window(
-    rows: Iterable[dict[str, Any]], target_rate: float
+    rows: Iterable[dict[str, Any]], target_rate: float, predict: bool = True
 ) -> tuple[dict[str, float], float | None]:
     throttles: dict[str, float] = {}
     age: float | None = None
@@ -189,7 +191,7 @@ def summarize_window(
         elif stat == "Sum":
             key = f"{row['namespace']} {metric}"
             throttles[key] = throttles.get(key, 0.0) + value
-    if provisioned and max(provisioned) > 0 and stored > 0:
+    if predict and provisioned and max(provisioned) > 0 and stored > 0:
         limit = max(provisioned)
         needed = target_rate * consumed / stored
         if needed > limit * (1 + OVERSPEND_TOLERANCE):

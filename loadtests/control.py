@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import gevent
 from locust.runners import MasterRunner
 
-from loadtests import cloudwatch_arrival, health, read_capacity
+from loadtests import cloudwatch_arrival, health, read_capacity, table_phases
 from loadtests import timeline as tl
 from loadtests.cloudwatch import downstream_throttles
 from loadtests.process import open_acked_file
@@ -84,6 +84,7 @@ class Controller:
         self.steps: list[StepRow] = []
         self.knee: float | None = None  # records/s accepted at the highest sustained probe
         self.knee_target: float | None = None  # the rate that probe asked for
+        self.table_burst: dict[str, Any] | None = None  # table-bound: what the burst phase saw
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.done = False
@@ -91,6 +92,7 @@ class Controller:
         self.error: str | None = None
         self._greenlet: gevent.Greenlet | None = None
         self._oldest_probe: dict[str, float | None] = {}
+        self._table: table_phases.TablePhases | None = None  # table-bound search only
         self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
@@ -251,7 +253,14 @@ class Controller:
         mix_reads = s.read_rate if s.mix == "mixed" else 0.0
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
         self._warmup(min(50.0, self.config.start_rate / 10), min(mix_reads, 2.0))
+        table = table_phases.TablePhases.of(self) if self.config.table_plan else None
+        self._table = table
+        if table is not None:
+            self.table_burst = table.burst_phase()
+            wait = table.catch_up_after_burst_s(self.table_burst)
+            self._recover(time.time() + wait, wait)
         budget_end = time.time() + s.duration_s
+        extra_budget = s.duration_s * table_phases.EXTRA_BUDGET if table else 0.0
         probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
         step = 0
         while not search.done and time.time() + probe_s <= budget_end:
@@ -259,15 +268,26 @@ class Controller:
             assert rate is not None
             step += 1
             name = f"probe-{rate:.0f}"
-            self.set_phase(name, rate, mix_reads, s.probe_rate)
-            started = time.time()
-            judged_from = started + criteria.settle_s
-            judged_to = judged_from + criteria.hold_s
+            if table is not None and table.per_probe:
+                # spending the credit and catching up are not probing: they extend the budget
+                begun = time.time()
+                judged_from = table.spend_then_settle(name, rate, mix_reads)
+                added = min(time.time() - begun, extra_budget)
+                budget_end, extra_budget = budget_end + added, extra_budget - added
+                judged_to = judged_from + max(criteria.hold_s, table_phases.tk.MIN_HOLD_S)
+            else:
+                self.set_phase(name, rate, mix_reads, s.probe_rate)
+                judged_from = time.time() + criteria.settle_s
+                judged_to = judged_from + criteria.hold_s
             self._sleep(judged_to - time.time() + self.report_lag)
             verdict = self._record_step(step, name, judged_from, judged_to, rate)
             search.record(rate, verdict, self.steps[-1].accepted_rate)
             if not verdict.sustained and not search.done:
+                begun = time.time()
                 self._recover(budget_end)
+                if table is not None:  # a table-bound search's budget is its probes' time
+                    added = min(time.time() - begun, extra_budget)
+                    budget_end, extra_budget = budget_end + added, extra_budget - added
         self.knee_target = search.knee or None
         self.knee = search.knee_accepted
 
@@ -315,11 +335,11 @@ class Controller:
             if warm:
                 return
 
-    def _recover(self, budget_end: float) -> None:
+    def _recover(self, budget_end: float, max_s: float = 30.0) -> None:
         """After a failed probe: no load until the consumer's backlog is gone (bounded)."""
         s = self.config.scenario
         self.set_phase("recover", 0, 0, s.probe_rate)
-        deadline = min(time.time() + 30.0, budget_end)
+        deadline = min(time.time() + max_s, budget_end)
         gevent.sleep(2.0)
         while time.time() < deadline:
             oldest = self.oldest_probe()
@@ -356,10 +376,16 @@ class Controller:
         if self.config.cloudwatch_in_loop:
             try:
                 downstream, iterator_age = downstream_throttles(
-                    self.config.endpoints, start, end, target or self._phase_rate(name)
+                    self.config.endpoints,
+                    start,
+                    end,
+                    target or self._phase_rate(name),
+                    predict=not self.config.table_plan,  # table-bound: judged by throttles
                 )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
+            if self._table is not None and self._table.per_probe:
+                downstream = self._table.judge_throttles(downstream, int(start), end, target)
         calls = max(put.counts["calls"], 1)
         result = ProbeResult(
             target_rate=target,
@@ -506,6 +532,7 @@ class Controller:
             "ended_at": self.ended_at,
             "knee_rps": self.knee,
             "knee_target_rps": self.knee_target,
+            "table_burst": self.table_burst,
             "knee_offered_rps": next(
                 (
                     r.offered_rate
@@ -526,7 +553,8 @@ class Controller:
 
 
 def _load_phases(phases: list[PhaseSpan]) -> list[PhaseSpan]:
-    return [p for p in phases if p.name not in ("warmup", "drain", "recover") and p.end > p.start]
+    skipped = ("warmup", "drain", "recover", table_phases.BURST, table_phases.SPEND)
+    return [p for p in phases if p.name not in skipped and p.end > p.start]
 
 
 def _json_default(value: Any) -> Any:

@@ -90,6 +90,10 @@ def plain_report(summary: dict[str, Any], audit: dict[str, Any] | None, run: dic
         lines.append(f"- first bottleneck: **{bottleneck['resource']}** ({bottleneck['evidence']})")
     else:
         lines.append("- first bottleneck: none throttled in the run window")
+    if summary.get("table_knee"):
+        from loadtests.table_knee import summary_lines
+
+        lines += ["- " + t.strip() for t in summary_lines(summary["table_knee"])]
     if summary.get("generator_limited"):
         lines.append("- WARNING: the load generator could not keep the target rate")
     if audit:

@@ -47,6 +47,7 @@ class RunConfig:
     health_checks: list[dict[str, str]] = field(default_factory=list)  # loadtests.health
     stack_logs: str = ""  # the local stack's log folder (copied to the run folder's logs/)
     audit: dict[str, Any] = field(default_factory=dict)  # pipeline.config.AuditConfig's fields
+    table_plan: dict[str, Any] | None = None  # loadtests.table_knee.TablePlan: table can bind
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -104,6 +104,14 @@ def _bottleneck(run: Run, a: analyses.Analysis) -> dict[str, Any] | None:
     return None
 
 
+def _table_lines(run: Run) -> list[str]:
+    """A table-bound search: observed knee, prediction, agreement and burst (loadtests)."""
+    from loadtests.table_knee import summary_lines
+
+    section = (run.summary or {}).get("table_knee")
+    return [line.strip() for line in summary_lines(section)] if section else []
+
+
 def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
     gates, passed = _gates(run)
     lost = _lost(run)
@@ -150,6 +158,7 @@ def verdict(run: Run, a: analyses.Analysis) -> dict[str, Any]:
         "knee": a.knee,
         "bottleneck": bottleneck,
         "error": (run.summary or {}).get("error"),
+        "table_lines": _table_lines(run),
         "generator_limited": bool((run.summary or {}).get("generator_limited"))
         or any(s.get("generator_limited") for s in run.steps),
     }

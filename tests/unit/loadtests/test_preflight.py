@@ -344,6 +344,8 @@ def test_a_table_bound_knee_on_aws_says_what_could_have_hidden_the_limit(tmp_pat
         dev.table.autoscaling.enabled
     )
     assert table_knee_caveats(dev, table, "local") == []  # the local burst is a flag
+    spent = table_knee_caveats(dev, table, "aws", burst_spent=True)  # the burst phase ran
+    assert not any(c.startswith("burst:") for c in spent)
     shards = {"resource": "kinesis shard writes", "evidence": "..."}
     assert table_knee_caveats(dev, shards, "aws") == []
     # and the end-of-run block prints them

@@ -297,3 +297,34 @@ def test_autoscaling_gets_room_above_the_new_units_only_when_enabled(capacity_ru
     assert _build(capacity_run) == 0
     on = parse_environment(json.loads((capacity_run / rf.RECOMMENDED_TFVARS).read_text()))
     assert on.table.autoscaling.max_write_capacity == 2 * on.table.write_capacity
+
+
+def test_a_table_bound_search_shows_observed_and_predicted_knees_and_the_burst(table_run):
+    summary_path = table_run / rf.SUMMARY_JSON
+    summary = json.loads(summary_path.read_text())
+    summary["table_knee"] = {
+        "table": "redline-events-local",
+        "provisioned_wcu": 200,
+        "observed_knee_rps": 150.0,
+        "predicted_knee_rps": 200.0,
+        "units_per_record": 1.0,
+        "agreement": {"agree": False, "why": "the observed knee is -25.0% below ..."},
+        "burst": {
+            "overload_rps": 600.0,
+            "overload_ratio": 3.0,
+            "time_to_throttle_s": 151.0,
+            "resolution_s": 1,
+            "credit_wcu_s": 60000,
+            "carry_s": {"1.5x": 600.0, "2x": 300.0, "3x": 150.0},
+        },
+    }
+    summary_path.write_text(json.dumps(summary))
+    assert _build(table_run) == 0
+    report = (table_run / rf.REPORT_MD).read_text()
+    assert "sustained knee 150 records/s (observed); prediction 200 records/s" in report
+    assert "DISAGREE: the observed knee is -25.0% below" in report
+    assert "burst: throttled after 151 s (+-1 s) at 600 records/s (3.0x" in report
+    assert "the table carries 1.5x for 600 s, 2x for 300 s, 3x for 150 s" in report
+    assert "throttled after 151 s" in (table_run / rf.REPORT_HTML).read_text()
+    rebuilt = json.loads(summary_path.read_text())
+    assert rebuilt["table_knee"]["burst"]["time_to_throttle_s"] == 151.0  # kept
