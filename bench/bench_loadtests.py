@@ -155,20 +155,30 @@ def environment_file(directory: Path, name: str, shards: int, wcu: int) -> Path:
 
 CASES = {
     # name: (shards, table WCU, extra options, expected knee, expected bottleneck)
-    "1shard": (1, 40000, [], 1000.0, "kinesis shard writes"),
-    "2shards": (2, 40000, [], 2000.0, "kinesis shard writes"),
-    "4shards": (4, 40000, [], 4000.0, "kinesis shard writes"),
+    # The stream cases judge the stream: no end-to-end probes (--probe-rate 0). On 2 cores the
+    # local consumer (a conditional PutItem a record) stores about 600 records/s on one shard,
+    # below what the shards take, so with probes on these runs measure the laptop's consumer
+    # ("ingest consumer throughput"), not the shard limits; the audit still drains and
+    # counts every record after the search.
+    "1shard": (1, 40000, ["--probe-rate", "0"], 1000.0, "kinesis shard writes"),
+    "2shards": (2, 40000, ["--probe-rate", "0"], 2000.0, "kinesis shard writes"),
+    "4shards": (4, 40000, ["--probe-rate", "0"], 4000.0, "kinesis shard writes"),
     "hotkey": (
         4,
         40000,
-        ["--key-strategy", "hot", "--hot-key-share", "0.5"],
+        ["--key-strategy", "hot", "--hot-key-share", "0.5", "--probe-rate", "0"],
         1600.0,
         "kinesis hot shard",
     ),
+    # A 200 WCU table with 30 s of burst credit (6,000 write units; AWS keeps up to 300 s):
+    # the local consumer, one conditional PutItem a record on 2 cores, passes on about 600
+    # records/s, so AWS's full 60,000 units would take minutes to spend (a run with 300 s saw
+    # no throttle in 335 s). The method is the same; the burst figure printed must come out
+    # near 6,000 units, which checks the time-to-throttle against a known bucket.
     "table": (
         1,
         200,
-        ["--record-bytes", "880"],
+        ["--record-bytes", "880", "--burst-seconds", "30"],
         200.0,
         "dynamodb table writes",
     ),
@@ -177,7 +187,7 @@ CASES = {
     # one ~0.3 KB item, 1 WRU on the table and 1 on its own GSI. The search grows by 1.25x a
     # probe, less than 2x, so the table's allowance keeps ahead of it up to 40,000 units/s:
     # the one shard's 1,000 records/s binds first, and nothing in DynamoDB throttles.
-    "ondemand": (1, 40000, [], 1000.0, "kinesis shard writes"),
+    "ondemand": (1, 40000, ["--probe-rate", "0"], 1000.0, "kinesis shard writes"),
     # The read API at its route throttle, 100 requests/s with a burst of 10 (a token bucket
     # per route: above the rate, a probe throttles after burst / excess seconds), its Lambda
     # unreserved so no concurrency cap comes first. Each route has its own bucket and 80% of
@@ -210,6 +220,10 @@ ENVIRONMENT_CHANGES: dict[str, dict[str, dict[str, object]]] = {
     },
     "concurrency": {"ingest": {"reserved_concurrency": 1, "batch_size": 100}},
 }
+
+
+# The load test and the report name some resources differently.
+SAME_RESOURCE = {"kinesis hot shard": ("kinesis hot shard", "kinesis hot partition key")}
 
 
 def load_seconds(run_dir: Path, request_types: tuple[str, ...] = (rf.PUT_RECORDS,)) -> int:
@@ -245,7 +259,7 @@ def capacity_case(name: str, directory: Path) -> None:
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
-        timeout=1800,  # the table case spends 300 s of burst credit first
+        timeout=1800,  # a table case spends its burst credit first
         check=False,
     )
     wall = time.monotonic() - started
@@ -263,11 +277,12 @@ def capacity_case(name: str, directory: Path) -> None:
     load = load_seconds(
         run_dir, rf.API_REQUEST_TYPES if unit == "requests/s" else (rf.PUT_RECORDS,)
     )
+    named_right = found.lower() in SAME_RESOURCE.get(resource.lower(), (resource.lower(),))
     print(
         f"{name:8} knee {knee:7.0f} {unit} accepted (target-rate knee {target:.0f};"
         f" expected {expected:.0f}: {within:+.1%}"
         f" {'ok' if abs(within) <= 0.05 else 'MISS'}), bottleneck {found}"
-        f" ({'ok' if found.lower() == resource else 'expected ' + resource}), {load} s of load"
+        f" ({'ok' if named_right else 'expected ' + resource}), {load} s of load"
         f" ({'ok' if load <= 90 else 'over 90 s'}), {wall:.0f} s wall, exit {completed.returncode},"
         f" load average {os.getloadavg()[0]:.2f}"
     )

@@ -50,7 +50,7 @@ def test_a_table_bound_search_spends_the_burst_then_finds_the_knee_from_throttle
             "--burst-seconds",
             "5",
             "--duration",
-            "90",
+            "45",
             "--results",
             str(tmp_path / "results"),
         ],
