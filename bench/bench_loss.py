@@ -67,13 +67,14 @@ def poison_records() -> list[tuple[str, bytes]]:
         ("not_storable", event(payload=deep)),
         ("not_storable", event(payload={"n": 10**40 + 1})),
         ("item_too_large", event(payload={"blob": "x" * 420_000})),
+        ("conflict", b""),  # made in produce(): the last good event's id, other content
     ]
 
 
-def good_record() -> bytes:
+def good_record(event_id: str | None = None) -> bytes:
     return json.dumps(
         {
-            "event_id": f"good-{uuid.uuid4().hex}",
+            "event_id": event_id or f"good-{uuid.uuid4().hex}",
             "type": "bench",
             "source": "bench",
             "produced_at": time.time(),
@@ -133,6 +134,7 @@ def produce(kinesis, rate: int, seconds: int) -> tuple[int, Counter, float]:
     poisons = poison_records()
     every = round(1 / POISON_SHARE)
     good, poison, count = 0, Counter(), 0
+    last_good = ""
     start = time.monotonic()
     for tick in range(seconds * 10):
         delay = start + tick / 10 - time.monotonic()
@@ -143,11 +145,16 @@ def produce(kinesis, rate: int, seconds: int) -> tuple[int, Counter, float]:
             count += 1
             if count % every == 0:
                 reason, data = poisons[(count // every) % len(poisons)]
+                if reason == "conflict":  # a different event under a stored event_id
+                    data = json.dumps(
+                        {**json.loads(good_record(last_good)), "payload": {"other": True}}
+                    ).encode()
                 poison[reason] += 1
                 batch.append(data)
             else:
                 good += 1
-                batch.append(good_record())
+                last_good = f"good-{uuid.uuid4().hex}"
+                batch.append(good_record(last_good))
         put_raw(kinesis, NAME, batch)
     return good, poison, (good + sum(poison.values())) / (time.monotonic() - start)
 
