@@ -425,8 +425,12 @@ def free_local_port() -> int:
 
 
 def _stop_group(process: subprocess.Popen) -> None:
-    """Stop the Locust processes this run started (its own process group), gently first."""
-    for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+    """Stop the Locust processes this run started (its own process group), gently first.
+
+    SIGINT's grace covers Locust's --stop-timeout (15 s for users mid-task) and then its
+    quitting listeners, which write timeline.csv and the controller's result: on a busy
+    2-core machine 20 s was sometimes too short, and a killed master left no timeline."""
+    for sig, wait in ((signal.SIGINT, 45), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         try:
