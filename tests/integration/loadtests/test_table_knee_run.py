@@ -95,7 +95,7 @@ def test_a_table_bound_search_spends_the_burst_then_finds_the_knee_from_throttle
     first_failed = next((s for s in steps if not s["sustained"]), None)
     if first_failed and "WriteThrottleEvents" in first_failed["reasons"]:
         assert summary["bottleneck"]["resource"].lower() == "dynamodb table writes"
-        assert "TableName=redline-events-local" in summary["bottleneck"]["evidence"]
+        assert "AWS/DynamoDB WriteThrottleEvents" in summary["bottleneck"]["evidence"]
     # nothing was lost; the user sees it all
     assert summary["lost"] == 0
     assert "sustained knee" in output and "burst: throttled after" in output
