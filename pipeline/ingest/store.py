@@ -98,16 +98,21 @@ def write_items(
     pending = list(items)
     rounds = 0
 
+    round_stored_at = 0.0
+
     def put(event_id: str) -> _PutOutcome:
         if budget.expired():
             return _PutOutcome(_Status.RETRY, started=False)
-        return _put_item(dynamodb, table_name, items[event_id], clock)
+        return _put_item(dynamodb, table_name, items[event_id], round_stored_at)
 
     with ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="put") as pool:
         while pending and rounds < MAX_WRITE_ROUNDS:
             if rounds and not backoff.wait(rounds, budget):
                 break
             rounds += 1
+            # One stored_at for a round's puts, as a BatchWriteItem chunk's items share one:
+            # the pool finishes them in any order, and store order is what the round wrote.
+            round_stored_at = clock()
             returned: list[str] = []
             for event_id, outcome in zip(pending, pool.map(put, pending), strict=True):
                 result.retries += outcome.botocore_retries + int(rounds > 1 and outcome.started)
@@ -155,10 +160,9 @@ def _put_item(
     dynamodb: Any,
     table_name: str,
     item: dict[str, dict[str, Any]],
-    clock: Callable[[], float],
+    stored_at: float,
 ) -> _PutOutcome:
     """One conditional PutItem (runs on a pool thread: touches nothing shared but `item`)."""
-    stored_at = clock()
     item["stored_at"] = {"N": repr(stored_at)}
     try:
         response = dynamodb.put_item(
