@@ -85,7 +85,7 @@ def good_record(event_id: str | None = None) -> bytes:
 
 def environment_file(directory: Path, wcu: int = WCU) -> Path:
     data = to_tfvars(load_environment("local"))
-    data["environment"] = "loss"
+    data["environment"] = "local-loss"  # API auth NONE is for local environments only
     data["stream"].update(name=NAME, shard_count=1)
     data["table"].update(name=NAME, write_capacity=wcu, read_capacity=1000)
     data["table"]["type_index"].update(write_capacity=wcu, read_capacity=1000)
