@@ -20,8 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+import urllib3
 
 from bench.bench_loadtests import CASES, environment_file
 from pipeline.local.stack import REPO_ROOT
@@ -67,9 +68,10 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{url}/redline/audit", timeout=10) as response:
-                    current = json.loads(response.read())["current"]
-            except OSError:  # the address is printed before Locust's web server listens
+                response = urllib3.request("GET", f"{url}/redline/audit", timeout=10, retries=False)
+                current = json.loads(response.data)["current"]
+            # the address is printed before Locust's web server listens
+            except urllib3.exceptions.HTTPError:
                 time.sleep(1)
                 continue
             if current and current["state"] in ("done", "failed", "not audited"):
