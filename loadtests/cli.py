@@ -633,6 +633,20 @@ def run(args: argparse.Namespace) -> int:
     except _PreflightStop as stop:
         return stop.code
 
+    # A shell starts background jobs with SIGINT ignored and children inherit it: then neither
+    # this run nor its Locust would stop gracefully on `kill -INT` (Python installs
+    # KeyboardInterrupt only over the default disposition). A handler is reset on exec, so
+    # Locust and the stack start with the default again.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _run_started(args, scenario, env_name, environment)
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def _run_started(
+    args: argparse.Namespace, scenario: Scenario, env_name: str, environment: EnvironmentConfig
+) -> int:
     if args.runner == "fargate":
         from loadtests import fargate
 

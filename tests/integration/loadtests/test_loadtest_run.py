@@ -19,7 +19,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.integration
 
 
-def start_run(results: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_run(
+    results: Path, *args: str, env: dict[str, str] | None = None, sigint_ignored: bool = False
+) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "loadtests", "run", "--results", str(results), *args],
         cwd=REPO_ROOT,
@@ -28,7 +30,13 @@ def start_run(results: Path, *args: str, env: dict[str, str] | None = None) -> s
         text=True,
         start_new_session=True,
         env={**os.environ, **(env or {})},
+        # as a shell starts a background job (`make loadtest &` in a script)
+        preexec_fn=ignore_sigint if sigint_ignored else None,
     )
+
+
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def alive(pid: int) -> bool:
@@ -102,19 +110,26 @@ def test_smoke_run_writes_the_run_folder_and_loses_nothing(tmp_path):
 
 
 def test_ctrl_c_stops_the_stack_and_keeps_the_run_folder(tmp_path):
-    process = start_run(tmp_path, "--scenario", "soak", "--duration", "300")
-    lines = []
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        lines.append(line)
-        if line.startswith("[") and "steady" in line:  # the load is running
-            break
-    else:
-        process.kill()
-        pytest.fail("the run never reported progress:\n" + "".join(lines))
-    os.killpg(process.pid, signal.SIGINT)
-    output, _ = process.communicate(timeout=180)
+    # GIVEN a run started the way a script starts a background job: SIGINT ignored, inherited
+    process = start_run(tmp_path, "--scenario", "soak", "--duration", "300", sigint_ignored=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            lines.append(line)
+            if line.startswith("[") and "steady" in line:  # the load is running
+                break
+        else:
+            pytest.fail("the run never reported progress:\n" + "".join(lines))
+        # WHEN the user interrupts it
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:  # a failed test must not leave a soak running beside the rest
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=120)
+    # THEN it stops Locust and the stack, and keeps what was measured
     assert process.returncode == 130, "".join(lines) + output
     assert "stopping the local stack this run started" in output
     run_dir = (tmp_path / rf.LATEST_LINK).resolve()
