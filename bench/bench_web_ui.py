@@ -70,8 +70,7 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
             try:
                 response = urllib3.request("GET", f"{url}/redline/audit", timeout=10, retries=False)
                 current = json.loads(response.data)["current"]
-            # the address is printed before Locust's web server listens
-            except urllib3.exceptions.HTTPError:
+            except urllib3.exceptions.HTTPError:  # a busy machine: ask again
                 time.sleep(1)
                 continue
             if current and current["state"] in ("done", "failed", "not audited"):

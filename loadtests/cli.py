@@ -363,6 +363,13 @@ def run_locust(
     try:
         master = subprocess.Popen(argv, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
         processes.append(master)
+        if web_port and _listening(web_port, master):
+            print(
+                f"==> Locust web UI: http://127.0.0.1:{web_port} (the Redline tab shows the"
+                " run live, then each start's loss audit; Ctrl+C here quits and builds the"
+                " report)",
+                flush=True,
+            )
         for _ in range(local_workers if distributed else 0):
             processes.append(
                 subprocess.Popen(  # noqa: S603
@@ -422,6 +429,17 @@ def free_local_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _listening(port: int, process: subprocess.Popen, timeout_s: float = 120.0) -> bool:
+    """Whether the web UI accepts connections (so the address printed works when clicked);
+    False when Locust exits first or the timeout passes, and then its own error is the news."""
+    deadline = time.monotonic() + timeout_s
+    while process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def _stop_group(process: subprocess.Popen) -> None:
@@ -854,13 +872,6 @@ def _run(
     resharder = scaling_run.start_resharder(target.endpoints, scenario)
     try:
         web_port = free_port() if args.ui else None
-        if web_port:
-            print(
-                f"==> Locust web UI: http://127.0.0.1:{web_port} (the Redline tab shows the"
-                " run live, then each start's loss audit; Ctrl+C here quits and builds the"
-                " report)",
-                flush=True,
-            )
         locust_code = run_locust(
             config,
             config_path,

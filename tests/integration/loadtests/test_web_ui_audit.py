@@ -18,7 +18,7 @@ from reports import runfolder as rf
 from tests.integration.loadtests.test_loadtest_run import assert_stack_stopped, start_run
 from tests.integration.loadtests.test_web_ui import _read_until_url, quit_web_ui
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]  # make test-long, make bench
 
 
 def _get_json(url: str) -> dict:
@@ -30,11 +30,7 @@ def _wait_for_audit(url: str, start: int, timeout_s: float) -> dict:
     deadline = time.monotonic() + timeout_s
     seen: list[str] = []
     while time.monotonic() < deadline:
-        try:
-            current = _get_json(f"{url}/redline/audit")["current"]
-        except OSError:  # the address is printed before Locust's web server listens
-            time.sleep(1)
-            continue
+        current = _get_json(f"{url}/redline/audit")["current"]
         if current and current["start"] == start:
             seen.append(current["state"])
             if current["state"] in ("done", "failed"):
