@@ -13,7 +13,7 @@ ENV ?= local
 TEST_EXTRAS :=
 BENCHES :=
 
-.PHONY: help setup test unit integration lint format clean bench
+.PHONY: help setup test test-long unit integration lint format clean bench
 
 help: ## List every target with one line each
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
@@ -36,6 +36,9 @@ test: $(STAMP) ## Run every test: unit, integration (local stack on free ports) 
 	$(PY) -m pytest
 	@for step in $(TEST_EXTRAS); do $(MAKE) --no-print-directory $$step; done
 
+test-long: $(STAMP) ## The minutes-long scenario tests make test leaves out (whole searches); part of make bench
+	$(PY) -m pytest -m long
+
 unit: $(STAMP) ## Run the unit tests only (network blocked)
 	$(PY) -m pytest tests/unit
 
@@ -50,7 +53,8 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-bench: $(STAMP) ## Measure speed as ratios in one run (bench/); prints the figures the README quotes
+bench: $(STAMP) ## The long scenario tests, then speed as ratios measured in one run (bench/)
+	@$(MAKE) --no-print-directory test-long
 	@for b in $(BENCHES); do echo "==> bench/$$b"; $(PY) -m bench.$$b; done
 
 clean: ## Remove the virtualenv, caches, build output and local state (keeps results/)

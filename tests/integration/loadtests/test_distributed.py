@@ -115,6 +115,7 @@ def test_a_worker_killed_mid_run_fails_the_run_clearly_by_default(tmp_path):
     assert_stack_stopped(json.loads((run_dir / rf.RUN_JSON).read_text()))
 
 
+@pytest.mark.long  # make test-long; the default (fail clearly) is in make test
 def test_on_worker_loss_continue_moves_the_share_to_the_rest(tmp_path):
     process = start_run(
         tmp_path,

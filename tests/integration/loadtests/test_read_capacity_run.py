@@ -13,7 +13,7 @@ from loadtests.process import READ_GET_SHARE
 from pipeline.local.stack import REPO_ROOT
 from reports import runfolder as rf
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]  # make test-long, make bench
 
 ROUTE_RATE = 10  # requests/s per route: low enough for a busy 2-core machine's API to answer
 # Each route has its own bucket: together they admit the limit over the busiest route's share.

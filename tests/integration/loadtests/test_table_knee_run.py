@@ -20,7 +20,7 @@ from reports import runfolder as rf
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 WCU = 60
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.long]  # make test-long, make bench
 
 
 def small_table_environment(directory: Path) -> Path:

@@ -56,21 +56,19 @@ def handler(event, context):
 """
 
 
-def test_your_handler_records_and_table_get_a_knee_an_audit_and_a_report(tmp_path):
+def run_your_pipeline(tmp_path: Path, *scenario_args: str) -> tuple[str, Path]:
     (tmp_path / "order_records.py").write_text(ORDER_RECORDS, encoding="utf-8")
     (tmp_path / "order_handler.py").write_text(ORDER_HANDLER, encoding="utf-8")
     environment = json.loads(
         (REPO_ROOT / "terraform" / "environments" / "local.tfvars.json").read_text()
     )
-    environment["table"]["write_capacity"] = 150  # the redline this test should find
+    environment["table"]["write_capacity"] = 150  # the redline the capacity search should find
     environment["audit"] = {"enabled": True, "key_attribute": "pk", "key_format": "ORDER#{id}"}
     env_file = tmp_path / "orders.tfvars.json"
     env_file.write_text(json.dumps(environment), encoding="utf-8")
     results = tmp_path / "results"
-
     argv = [
-        *("--scenario", "capacity", "--env", str(env_file), "--duration", "45"),
-        *("--rate", "600", "--probe-rate", "0", "--burst-seconds", "1"),
+        *("--env", str(env_file), *scenario_args),
         *("--handler", "ingest=order_handler.handler", "--records", "order_records:records"),
     ]
     completed = subprocess.run(
@@ -82,14 +80,13 @@ def test_your_handler_records_and_table_get_a_knee_an_audit_and_a_report(tmp_pat
         timeout=420,
         check=False,
     )
-    output = completed.stdout + completed.stderr
-    run_dir = (results / rf.LATEST_LINK).resolve()
+    return completed.stdout + completed.stderr, (results / rf.LATEST_LINK).resolve()
+
+
+def assert_orders_audited_and_reported(output: str, run_dir: Path) -> None:
     assert (run_dir / rf.SUMMARY_JSON).is_file(), output
-    summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
     audit = json.loads((run_dir / rf.AUDIT_JSON).read_text())
     run_json = json.loads((run_dir / rf.RUN_JSON).read_text())
-    # The knee: a rate the search held, below what it was allowed to offer.
-    assert summary["knee_rps"] and 0 < summary["knee_rps"] < 600, output
     # The audit read the orders through "pk" = "ORDER#<id>": every acknowledged order stored.
     assert audit["produced"] > 0 and audit["lost"] == 0, audit
     assert audit["stored"] + audit["dead_lettered"] == audit["produced"]
@@ -97,3 +94,24 @@ def test_your_handler_records_and_table_get_a_knee_an_audit_and_a_report(tmp_pat
     assert run_json["options"]["handlers"] == {"ingest": "order_handler.handler"}
     report = (run_dir / rf.REPORT_MD).read_text()
     assert "Lost:** 0" in report, report[:2000]
+
+
+def test_your_handler_records_and_table_run_audit_and_report(tmp_path):
+    output, run_dir = run_your_pipeline(
+        tmp_path, "--scenario", "smoke", "--duration", "12", "--probe-rate", "0"
+    )
+    assert_orders_audited_and_reported(output, run_dir)
+    assert json.loads((run_dir / rf.SUMMARY_JSON).read_text())["passed"] is True, output
+
+
+@pytest.mark.long  # a whole capacity search: make test-long, make bench
+def test_your_handler_records_and_table_get_a_knee_an_audit_and_a_report(tmp_path):
+    output, run_dir = run_your_pipeline(
+        tmp_path,
+        *("--scenario", "capacity", "--duration", "45"),
+        *("--rate", "600", "--probe-rate", "0", "--burst-seconds", "1"),
+    )
+    assert_orders_audited_and_reported(output, run_dir)
+    summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
+    # The knee: a rate the search held, below what it was allowed to offer.
+    assert summary["knee_rps"] and 0 < summary["knee_rps"] < 600, output
