@@ -286,6 +286,9 @@ def capacity_case(name: str, directory: Path) -> None:
         f" ({'ok' if load <= 90 else 'over 90 s'}), {wall:.0f} s wall, exit {completed.returncode},"
         f" load average {os.getloadavg()[0]:.2f}"
     )
+    failed = next((s for s in summary.get("steps") or [] if not s.get("sustained")), None)
+    if failed:  # what ended the search: the figure's evidence
+        print(f"{'':8} first failed probe {failed['target_rate']:.0f}: {failed.get('reasons')}")
     if summary.get("table_knee"):
         from loadtests.table_knee import summary_lines
 
