@@ -12,6 +12,7 @@ the two runs are on the same setup, one after the other, not at the same time.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -20,9 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
-
-import urllib3
 
 from bench.bench_loadtests import CASES, environment_file
 from pipeline.local.stack import REPO_ROOT
@@ -68,9 +68,8 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
-                response = urllib3.request("GET", f"{url}/redline/audit", timeout=10, retries=False)
-                current = json.loads(response.data)["current"]
-            except urllib3.exceptions.HTTPError:  # a busy machine: ask again
+                current = get_json(url, "/redline/audit")["current"]
+            except OSError:  # a busy machine: ask again
                 time.sleep(1)
                 continue
             if current and current["state"] in ("done", "failed", "not audited"):
@@ -81,6 +80,18 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
     finally:
         quit_web_ui(process)
     return process.returncode, output
+
+
+def get_json(url: str, path: str) -> dict:
+    # http.client, not urllib3: urllib3 imported before bench_loadtests imports locust breaks
+    # gevent's patching of ssl (RecursionError at import)
+    address = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        return json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
 
 
 def quit_web_ui(process: subprocess.Popen) -> None:
