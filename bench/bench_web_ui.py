@@ -12,7 +12,6 @@ the two runs are on the same setup, one after the other, not at the same time.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -21,10 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 from bench.bench_loadtests import CASES, environment_file
+from pipeline.local import loopback
 from pipeline.local.stack import REPO_ROOT
 from reports import runfolder as rf
 
@@ -68,7 +67,7 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
-                current = get_json(url, "/redline/audit")["current"]
+                current = json.loads(loopback.request(f"{url}/redline/audit")[1])["current"]
             except OSError:  # a busy machine: ask again
                 time.sleep(1)
                 continue
@@ -80,18 +79,6 @@ def with_web_ui(env: Path, results: Path) -> tuple[int, str]:
     finally:
         quit_web_ui(process)
     return process.returncode, output
-
-
-def get_json(url: str, path: str) -> dict:
-    # http.client, not urllib3: urllib3 imported before bench_loadtests imports locust breaks
-    # gevent's patching of ssl (RecursionError at import)
-    address = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-    try:
-        connection.request("GET", path)
-        return json.loads(connection.getresponse().read())
-    finally:
-        connection.close()
 
 
 def quit_web_ui(process: subprocess.Popen) -> None:

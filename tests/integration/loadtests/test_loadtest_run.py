@@ -112,23 +112,18 @@ def test_smoke_run_writes_the_run_folder_and_loses_nothing(tmp_path):
 def test_ctrl_c_stops_the_stack_and_keeps_the_run_folder(tmp_path):
     # GIVEN a run started the way a script starts a background job: SIGINT ignored, inherited
     process = start_run(tmp_path, "--scenario", "soak", "--duration", "300", sigint_ignored=True)
-    try:
-        lines = []
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            lines.append(line)
-            if line.startswith("[") and "steady" in line:  # the load is running
-                break
-        else:
-            pytest.fail("the run never reported progress:\n" + "".join(lines))
-        # WHEN the user interrupts it
-        os.killpg(process.pid, signal.SIGINT)
-        output, _ = process.communicate(timeout=180)
-    finally:
-        if process.poll() is None:  # a failed test must not leave a soak running beside the rest
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=120)
+    lines = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if line.startswith("[") and "steady" in line:  # the load is running
+            break
+    else:  # tests/integration/conftest.py stops what a failed test left running
+        pytest.fail("the run never reported progress:\n" + "".join(lines))
+    # WHEN the user interrupts it
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=180)
     # THEN it stops Locust and the stack, and keeps what was measured
     assert process.returncode == 130, "".join(lines) + output
     assert "stopping the local stack this run started" in output
