@@ -81,7 +81,7 @@ WRITE_RETRIES = _pipeline(
     "WriteRetries",
     "Count",
     SERVICE_INGEST,
-    "PutItem retries (throttling or unreachable)",
+    "write retries (throttling or unreachable)",
     "pipeline.ingest.write_retries",
 )
 API_REQUESTS = _pipeline(

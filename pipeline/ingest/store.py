@@ -1,16 +1,20 @@
-"""Valid events -> DynamoDB with conditional PutItem calls, retried within the time budget.
+"""Valid events -> DynamoDB as conditional writes, 25 a call, retried within the time budget.
 
-Each event is one PutItem with the condition "no item with this event_id yet, or one with
-the same content hash" (docs/pipeline.md "Duplicates"): a redelivered identical event is
-written again harmlessly, a different event under a stored event_id is refused by DynamoDB
+Each event is written only if no item has its event_id yet (docs/pipeline.md "Duplicates"):
+the items go out as PartiQL INSERT statements, 25 to a BatchExecuteStatement call, each
+answered on its own. An INSERT refused as DuplicateItem is put again with the condition "no
+item with this event_id yet, or one with the same content hash": a redelivered identical event
+is written again harmlessly, a different event under a stored event_id is refused
 (ConditionalCheckFailedException) and reported as a conflict, never written over the first.
-BatchWriteItem cannot carry a condition, so the puts run in parallel on a small thread pool;
-each costs the same write units as the item's share of a BatchWriteItem.
+Each statement costs the same write units as a PutItem of its item; BatchWriteItem cannot
+carry a condition. The calls run in parallel on a small thread pool.
 
-botocore's standard retry mode (see `pipeline.clients`) retries a throttled call
-(ProvisionedThroughputExceededException, ThrottlingException, ...). Puts that still fail
-after botocore's attempts are retried here in rounds with exponential backoff and full
-jitter until the budget runs out.
+botocore's standard retry mode (see `pipeline.clients`) retries a throttled call. Statements
+throttled on their own (ProvisionedThroughputExceeded, ...) and calls that still fail after
+botocore's attempts are retried here in rounds with exponential backoff and full jitter until
+the budget runs out. A call refused as a whole for a reason retrying cannot fix (say, a role
+without dynamodb:PartiQLInsert) falls back to one conditional PutItem an item, so each item
+gets its own answer.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from pipeline.ingest.budget import TimeBudget
 from pipeline.ingest.records import CONTENT_HASH_ATTRIBUTE
+from pipeline.partiql_insert import (
+    DUPLICATE_ITEM,
+    MAX_STATEMENTS,
+    THROTTLE_CODES,
+    TRANSIENT_CODES,
+    VALIDATION_ERROR,
+    insert_statement,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +56,7 @@ RETRYABLE_ERROR_CODES = frozenset(
 )
 VALIDATION_ERROR_CODE = "ValidationException"
 CONFLICT_ERROR_CODE = "ConditionalCheckFailedException"
-# Puts in flight at once: botocore's default connection pool (max_pool_connections) is 10,
+# Calls in flight at once: botocore's default connection pool (max_pool_connections) is 10,
 # so more threads would only queue for a connection.
 WRITE_THREADS = 10
 # Stored once; taken again only as the same event (see the module docstring).
@@ -100,21 +112,26 @@ def write_items(
 
     round_stored_at = 0.0
 
-    def put(event_id: str) -> _PutOutcome:
+    def write(chunk: list[str]) -> list[_PutOutcome]:
         if budget.expired():
-            return _PutOutcome(_Status.RETRY, started=False)
-        return _put_item(dynamodb, table_name, items[event_id], round_stored_at)
+            return [_PutOutcome(_Status.RETRY, started=False) for _ in chunk]
+        return _insert_chunk(dynamodb, table_name, [items[i] for i in chunk], round_stored_at)
 
     with ThreadPoolExecutor(max_workers=WRITE_THREADS, thread_name_prefix="put") as pool:
         while pending and rounds < MAX_WRITE_ROUNDS:
             if rounds and not backoff.wait(rounds, budget):
                 break
             rounds += 1
-            # One stored_at for a round's puts, as a BatchWriteItem chunk's items share one:
+            # One stored_at for a round's items, as a BatchWriteItem chunk's items share one:
             # the pool finishes them in any order, and store order is what the round wrote.
             round_stored_at = clock()
+            chunks = [
+                pending[start : start + MAX_STATEMENTS]
+                for start in range(0, len(pending), MAX_STATEMENTS)
+            ]
+            outcomes = [outcome for answers in pool.map(write, chunks) for outcome in answers]
             returned: list[str] = []
-            for event_id, outcome in zip(pending, pool.map(put, pending), strict=True):
+            for event_id, outcome in zip(pending, outcomes, strict=True):
                 result.retries += outcome.botocore_retries + int(rounds > 1 and outcome.started)
                 if outcome.status is _Status.STORED:
                     result.stored_at[event_id] = outcome.stored_at
@@ -156,6 +173,73 @@ class _PutOutcome:
     started: bool = True
 
 
+def _insert_chunk(
+    dynamodb: Any,
+    table_name: str,
+    items: list[dict[str, dict[str, Any]]],
+    stored_at: float,
+) -> list[_PutOutcome]:
+    """Up to 25 items as INSERT statements in one BatchExecuteStatement (on a pool thread)."""
+    for item in items:
+        item["stored_at"] = {"N": repr(stored_at)}
+    try:
+        response = dynamodb.batch_execute_statement(
+            Statements=[insert_statement(table_name, item) for item in items]
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in RETRYABLE_ERROR_CODES:
+            retries = _botocore_retries(exc.response)
+            return _all(_Status.RETRY, len(items), retries)
+        logger.warning(
+            "BatchExecuteStatement refused (%s): putting its %d items one by one", code, len(items)
+        )
+        return [_put_item(dynamodb, table_name, item, stored_at) for item in items]
+    except ParamValidationError as exc:  # botocore refuses the call: let each item say why
+        logger.warning("BatchExecuteStatement request invalid (%s): one by one", exc)
+        return [_put_item(dynamodb, table_name, item, stored_at) for item in items]
+    except BotoCoreError as exc:  # connection errors and timeouts, already retried by botocore
+        logger.warning("BatchExecuteStatement did not complete: %s", exc)
+        return _all(_Status.RETRY, len(items), 0)
+    answers = response.get("Responses", [])
+    if len(answers) != len(items):
+        logger.error("BatchExecuteStatement answered %d of %d statements", len(answers), len(items))
+        return _all(_Status.FAILED, len(items), 0)
+    outcomes = [
+        _statement_outcome(dynamodb, table_name, item, stored_at, answer.get("Error"))
+        for item, answer in zip(items, answers, strict=True)
+    ]
+    outcomes[0].botocore_retries += _botocore_retries(response)  # the call's, counted once
+    return outcomes
+
+
+def _all(status: _Status, count: int, botocore_retries: int) -> list[_PutOutcome]:
+    return [
+        _PutOutcome(status, botocore_retries=botocore_retries if i == 0 else 0)
+        for i in range(count)
+    ]
+
+
+def _statement_outcome(
+    dynamodb: Any,
+    table_name: str,
+    item: dict[str, dict[str, Any]],
+    stored_at: float,
+    error: dict[str, str] | None,
+) -> _PutOutcome:
+    if not error:
+        return _PutOutcome(_Status.STORED, stored_at=stored_at)
+    code = error.get("Code", "")
+    if code == DUPLICATE_ITEM:  # stored before: the same event again, or a conflict
+        return _put_item(dynamodb, table_name, item, stored_at)
+    if code in THROTTLE_CODES or code in TRANSIENT_CODES:
+        return _PutOutcome(_Status.RETRY)
+    if code == VALIDATION_ERROR:
+        return _PutOutcome(_Status.REFUSED, message=error.get("Message", code))
+    logger.error("INSERT failed: %s %s", code, error.get("Message", ""))
+    return _PutOutcome(_Status.FAILED)
+
+
 def _put_item(
     dynamodb: Any,
     table_name: str,
@@ -163,7 +247,6 @@ def _put_item(
     stored_at: float,
 ) -> _PutOutcome:
     """One conditional PutItem (runs on a pool thread: touches nothing shared but `item`)."""
-    item["stored_at"] = {"N": repr(stored_at)}
     try:
         response = dynamodb.put_item(
             TableName=table_name,

@@ -5,10 +5,17 @@ Admission: a request is admitted while the buckets it spends from hold a positiv
 is then debited with what it really consumed (dynalite's ConsumedCapacity for the table, the
 gateway's own arithmetic for GSIs, which dynalite does not charge). Batch calls are judged item
 by item in order, each item pre-debited with its estimated cost.
+
+dynalite has no PartiQL: BatchExecuteStatement with the INSERT statements Redline sends
+(`pipeline.partiql_insert`) is run as a BatchGetItem of the keys (which are taken: DuplicateItem,
+one write unit each, as a failed condition costs) and a BatchWriteItem of the rest through the
+same admission, answered statement by statement as AWS does. The table's write lock, which every
+write through the gateway takes, keeps another write from landing between the two.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -17,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline import aws_limits as L
-from pipeline import capacity
+from pipeline import capacity, partiql_insert
 from pipeline import metrics as M
 from pipeline.local.aws import dynamodb_validation
 from pipeline.local.aws.cloudwatch import MetricStore
@@ -51,6 +58,16 @@ ON_DEMAND_THROTTLE_MESSAGE = (
     "you have a hot key: "
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
 )
+# A PutItem's exception -> the per-statement error code BatchExecuteStatement answers with.
+_STATEMENT_ERROR_CODES = {
+    "ConditionalCheckFailedException": partiql_insert.DUPLICATE_ITEM,
+    "ProvisionedThroughputExceededException": "ProvisionedThroughputExceeded",
+    "ThrottlingException": "ThrottlingError",
+    "RequestLimitExceeded": "RequestLimitExceeded",
+    "ValidationException": partiql_insert.VALIDATION_ERROR,
+    "ResourceNotFoundException": "ResourceNotFound",
+    "AccessDeniedException": "AccessDenied",
+}
 PARTITION_THROTTLE_MESSAGE = (
     "Throughput exceeds the current throughput limit for your partition key: one partition "
     "serves at most 3,000 read units and 1,000 write units per second."
@@ -137,6 +154,33 @@ def _units_of(consumed: Any) -> float:
     return 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One statement's entry in BatchExecuteStatement's Responses, and the units it took."""
+
+    response: dict[str, Any]
+    units: float = 0.0
+
+    @staticmethod
+    def error(table_name: str | None, code: str, message: str) -> _Answer:
+        response: dict[str, Any] = {"Error": {"Code": code, "Message": message}}
+        if table_name is not None:
+            response["TableName"] = table_name
+        return _Answer(response)
+
+    @staticmethod
+    def throttled(table_name: str) -> _Answer:
+        return _Answer.error(table_name, "ProvisionedThroughputExceeded", TABLE_THROTTLE_MESSAGE)
+
+
+def _key_of(table: Table, item: dict[str, Any]) -> str | None:
+    """The item's primary key as one comparable string; None when a key attribute is missing."""
+    names = [name for name in (table.hash_key, table.range_key) if name]
+    if not all(isinstance(item.get(name), dict) for name in names):
+        return None
+    return json.dumps([item[name] for name in names], sort_keys=True)
+
+
 class DynamoFront:
     def __init__(
         self, engine: EngineClient, metrics: MetricStore, limits_enabled: bool, burst_seconds: float
@@ -150,6 +194,12 @@ class DynamoFront:
         # Auto scaling (pipeline/local/aws/autoscaling.py) says which tables are UPDATING.
         self.updating: Callable[[str], bool] = lambda table_name: False
         self.write_fault = WriteThrottleFault()
+        self._write_locks: dict[str, threading.RLock] = {}
+
+    def _write_lock(self, table_name: str) -> threading.RLock:
+        """Held around every write to the table (see the module docstring)."""
+        with self._lock:
+            return self._write_locks.setdefault(table_name, threading.RLock())
 
     def reset(self) -> None:
         with self._lock:
@@ -376,6 +426,8 @@ class DynamoFront:
             return self._batch_write(body, request, auth)
         if operation == "BatchGetItem" and isinstance(request.get("RequestItems"), dict):
             return self._batch_get(body, request, auth)
+        if operation == "BatchExecuteStatement":
+            return self._batch_execute(request, auth)
         response = self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
         if operation in ("CreateTable", "DeleteTable") and response.status == 200:
             self._forget(request.get("TableName"))
@@ -411,6 +463,12 @@ class DynamoFront:
         table = self._known_table(request["TableName"])
         if table is None:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
+        with self._write_lock(table.name):
+            return self._write_locked(table, operation, body, request, auth)
+
+    def _write_locked(
+        self, table: Table, operation: str, body: bytes, request: dict[str, Any], auth: str
+    ) -> Response:
         source = request.get("Item") if operation == "PutItem" else request.get("Key")
         key_value = source.get(table.hash_key) if isinstance(source, dict) else None
         refusal, reserved, admitted_at = self._admit_write(table, operation, request, key_value)
@@ -594,6 +652,15 @@ class DynamoFront:
         tables = self._tables_or_passthrough(items) if valid else None
         if tables is None or not 1 <= count <= L.DYNAMODB_BATCH_WRITE_MAX_ITEMS:
             return self.engine.call(f"{TARGET_PREFIX}.BatchWriteItem", body, auth)
+        with contextlib.ExitStack() as held:
+            for name in sorted(tables):
+                held.enter_context(self._write_lock(name))
+            return self._batch_write_locked(tables, request, auth)
+
+    def _batch_write_locked(
+        self, tables: dict[str, Table], request: dict[str, Any], auth: str
+    ) -> Response:
+        items = request["RequestItems"]
         admitted: dict[str, list[dict[str, Any]]] = {}
         unprocessed: dict[str, list[dict[str, Any]]] = {}
         estimates: dict[str, float] = {}
@@ -657,6 +724,175 @@ class DynamoFront:
         if consumed_list:
             payload["ConsumedCapacity"] = consumed_list
         return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
+
+    # ------------------------------------------------------------------ PartiQL INSERT batches
+
+    def _batch_execute(self, request: dict[str, Any], auth: str) -> Response:
+        statements = request.get("Statements")
+        if not isinstance(statements, list) or not (
+            1 <= len(statements) <= partiql_insert.MAX_STATEMENTS
+        ):
+            return self._error(
+                "ValidationException",
+                "1 validation error detected: Value at 'statements' failed to satisfy constraint: "
+                f"Member must have length between 1 and {partiql_insert.MAX_STATEMENTS}",
+            )
+        answers: list[_Answer] = [_Answer({})] * len(statements)
+        by_table: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for index, statement in enumerate(statements):
+            try:
+                if not isinstance(statement, dict):
+                    raise ValueError("a statement is an object with Statement and Parameters")
+                table_name, item = partiql_insert.parse_insert(
+                    statement.get("Statement"), statement.get("Parameters")
+                )
+            except ValueError as exc:
+                answers[index] = _Answer.error(
+                    None, partiql_insert.VALIDATION_ERROR, f"local stack: {exc}"
+                )
+                continue
+            by_table.setdefault(table_name, []).append((index, item))
+        for table_name, inserts in by_table.items():
+            table = self._known_table(table_name)
+            if table is None:
+                found = {i: self._insert_one(table_name, item, auth) for i, item in inserts}
+            else:
+                found = self._insert_many(table, inserts, auth)
+            for index, answer in found.items():
+                answers[index] = answer
+        payload: dict[str, Any] = {"Responses": [answer.response for answer in answers]}
+        if request.get("ReturnConsumedCapacity", "NONE") != "NONE":
+            consumed: dict[str, float] = {}
+            for answer in answers:
+                if answer.units:
+                    name = answer.response["TableName"]
+                    consumed[name] = consumed.get(name, 0.0) + answer.units
+            payload["ConsumedCapacity"] = [
+                {"TableName": name, "CapacityUnits": units} for name, units in consumed.items()
+            ]
+        return json_response(payload, DYNAMODB_CONTENT_TYPE, crc=True)
+
+    def _insert_many(
+        self, table: Table, inserts: list[tuple[int, dict[str, Any]]], auth: str
+    ) -> dict[int, _Answer]:
+        """The table's INSERTs: refused items answered alone, then one BatchGetItem of the
+        keys and one BatchWriteItem of the untaken ones, under the table's write lock."""
+        answers: dict[int, _Answer] = {}
+        candidates: list[tuple[int, dict[str, Any], str]] = []
+        for index, item in inserts:
+            refusal = dynamodb_validation.item_refusal(item)
+            key = _key_of(table, item)
+            if refusal is not None:
+                answers[index] = _Answer.error(table.name, "ValidationError", refusal.message)
+            elif key is None:  # a key attribute missing: dynalite says what is wrong
+                answers[index] = self._insert_one(table.name, item, auth)
+            elif self.write_fault.throttles("PutItem"):
+                answers[index] = _Answer.throttled(table.name)
+            else:
+                candidates.append((index, item, key))
+        if len({key for _, _, key in candidates}) < len(candidates):  # the same key twice
+            answers.update(
+                {i: self._insert_one(table.name, item, auth) for i, item, _ in candidates}
+            )
+            return answers
+        with self._write_lock(table.name):
+            taken = self._taken_keys(table, [item for _, item, _ in candidates], auth)
+            if taken is None:
+                for index, item, _ in candidates:
+                    answers[index] = self._insert_one(table.name, item, auth)
+                return answers
+            fresh = []
+            for index, item, key in candidates:
+                if key in taken:
+                    # A failed condition still costs a write.
+                    self._debit_write(table, item.get(table.hash_key), 1.0, {}, 0.0, time.time())
+                    answers[index] = _Answer.error(
+                        table.name,
+                        partiql_insert.DUPLICATE_ITEM,
+                        partiql_insert.DUPLICATE_ITEM_MESSAGE,
+                    )
+                else:
+                    fresh.append((index, item, key))
+            if fresh:
+                answers.update(self._write_fresh(table, fresh, auth))
+        return answers
+
+    def _taken_keys(self, table: Table, items: list[dict[str, Any]], auth: str) -> set[str] | None:
+        """Keys of `items` already stored (None: the engine did not answer, ask one by one)."""
+        if not items:
+            return set()
+        names = [name for name in (table.hash_key, table.range_key) if name]
+        keys = [{name: item[name] for name in names} for item in items]
+        request = {
+            "RequestItems": {
+                table.name: {
+                    "Keys": keys,
+                    "ProjectionExpression": ", ".join(f"#key{i}" for i in range(len(names))),
+                    "ExpressionAttributeNames": {f"#key{i}": n for i, n in enumerate(names)},
+                }
+            }
+        }
+        response = self._call("BatchGetItem", request, auth)
+        if response.status != 200:
+            return None
+        payload = json.loads(response.body)
+        if payload.get("UnprocessedKeys"):
+            return None
+        found = payload.get("Responses", {}).get(table.name, [])
+        return {_key_of(table, item) or "" for item in found}
+
+    def _write_fresh(
+        self, table: Table, fresh: list[tuple[int, dict[str, Any], str]], auth: str
+    ) -> dict[int, _Answer]:
+        request = {
+            "RequestItems": {table.name: [{"PutRequest": {"Item": item}} for _, item, _ in fresh]}
+        }
+        response = self._batch_write_locked({table.name: table}, request, auth)
+        if response.status != 200:
+            kind = str(json.loads(response.body or b"{}").get("__type", "")).rpartition("#")[2]
+            if kind == THROTTLED:
+                return {index: _Answer.throttled(table.name) for index, _, _ in fresh}
+            return {i: self._insert_one(table.name, item, auth) for i, item, _ in fresh}
+        unprocessed = {
+            _key_of(table, entry["PutRequest"]["Item"])
+            for entry in json.loads(response.body).get("UnprocessedItems", {}).get(table.name, [])
+        }
+        return {
+            index: _Answer.throttled(table.name)
+            if key in unprocessed
+            else _Answer(
+                {"TableName": table.name},
+                float(capacity.write_units(capacity.item_size(item))),
+            )
+            for index, item, key in fresh
+        }
+
+    def _insert_one(self, table_name: str, item: dict[str, Any], auth: str) -> _Answer:
+        """One INSERT as a PutItem that fails when the key is taken."""
+        table = self._known_table(table_name)
+        names = {
+            f"#key{i}": key
+            for i, key in enumerate([table.hash_key, table.range_key] if table else [])
+            if key
+        }
+        put: dict[str, Any] = {
+            "TableName": table_name,
+            "Item": item,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if names:
+            put["ConditionExpression"] = " AND ".join(f"attribute_not_exists({n})" for n in names)
+            put["ExpressionAttributeNames"] = names
+        response = self.handle("PutItem", json.dumps(put).encode(), put, auth)
+        payload = json.loads(response.body) if response.body else {}
+        if response.status == 200:
+            return _Answer({"TableName": table_name}, _units_of(payload.get("ConsumedCapacity")))
+        kind = str(payload.get("__type", "")).rpartition("#")[2]
+        code = _STATEMENT_ERROR_CODES.get(kind, "InternalServerError")
+        message = payload.get("message") or payload.get("Message") or kind
+        if code == partiql_insert.DUPLICATE_ITEM:
+            message = partiql_insert.DUPLICATE_ITEM_MESSAGE
+        return _Answer.error(table_name, code, message)
 
     def _batch_item_fits(
         self,

@@ -37,8 +37,11 @@ data "aws_iam_policy_document" "handler" {
   }
 
   statement {
+    # Events go in as PartiQL INSERTs (BatchExecuteStatement, 25 a call: authorised per
+    # statement as PartiQLInsert); an INSERT refused as a duplicate is looked at again with a
+    # conditional PutItem (docs/pipeline.md "Duplicates").
     sid       = "WriteEvents"
-    actions   = ["dynamodb:PutItem"]
+    actions   = ["dynamodb:PartiQLInsert", "dynamodb:PutItem"]
     resources = [var.table_arn]
   }
 

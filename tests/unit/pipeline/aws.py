@@ -84,6 +84,39 @@ def create_table(dynamodb: Any) -> None:
     )
 
 
+def serve_partiql_inserts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's PartiQL cannot read parameters in an INSERT's VALUE: answer BatchExecuteStatement
+    for the statements `pipeline.partiql_insert` builds, each as a PutItem that fails when the
+    key is taken (DuplicateItem), as DynamoDB and the local gateway answer them."""
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, DynamodbException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from pipeline.partiql_insert import DUPLICATE_ITEM, DUPLICATE_ITEM_MESSAGE, parse_insert
+
+    def batch_execute_statement(backend: Any, statements: list[dict[str, Any]]) -> list[dict]:
+        responses = []
+        for statement in statements:
+            table_name, item = parse_insert(statement["Statement"], statement.get("Parameters"))
+            hash_key = backend.get_table(table_name).hash_key_attr
+            try:
+                backend.put_item(
+                    table_name,
+                    item,
+                    condition_expression="attribute_not_exists(#key)",
+                    expression_attribute_names={"#key": hash_key},
+                )
+                responses.append({"TableName": table_name})
+            except ConditionalCheckFailed:
+                error = {"Code": DUPLICATE_ITEM, "Message": DUPLICATE_ITEM_MESSAGE}
+                responses.append({"TableName": table_name, "Error": error})
+            except DynamodbException as exc:
+                error = {"Code": "ValidationError", "Message": exc.message}
+                responses.append({"TableName": table_name, "Error": error})
+        return responses
+
+    monkeypatch.setattr(DynamoDBBackend, "batch_execute_statement", batch_execute_statement)
+
+
 def make_fake_aws() -> FakeAws:
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     sqs = boto3.client("sqs", region_name="us-east-1")

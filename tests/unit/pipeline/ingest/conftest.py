@@ -5,12 +5,18 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from tests.unit.pipeline.aws import FakeAws, make_fake_aws, set_aws_environment
+from tests.unit.pipeline.aws import (
+    FakeAws,
+    make_fake_aws,
+    serve_partiql_inserts,
+    set_aws_environment,
+)
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
     set_aws_environment(monkeypatch)
+    serve_partiql_inserts(monkeypatch)
     with mock_aws():
         fake = make_fake_aws()
         monkeypatch.setenv("TABLE_NAME", "redline-events-test")

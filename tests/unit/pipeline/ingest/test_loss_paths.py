@@ -9,11 +9,11 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
     KinesisStreamRecord,
 )
-from botocore.exceptions import ClientError
 
 from pipeline import aws_limits as limits
 from pipeline.ingest.dead_letter import MAX_DETAIL_CHARS, dead_letter
 from pipeline.ingest.records import DeadLetterReason, Rejected
+from pipeline.partiql_insert import parse_insert
 from tests.events.builders import event_body, kinesis_event, kinesis_record, sequence_number
 from tests.unit.pipeline.ingest.test_retries import FakeTime, make_processor, run
 
@@ -79,8 +79,8 @@ def test_a_detail_longer_than_the_cap_keeps_where_and_why():
 
 
 class RefusingDynamoDB:
-    """Answers ValidationException for the put of the refused event_id; passes everything
-    else to the real (moto) client."""
+    """Answers ValidationError for the INSERT of the refused event_id; passes every other
+    statement to the real (moto) client."""
 
     MESSAGE = "One or more parameter values were invalid: a check this handler lacks"
 
@@ -89,15 +89,18 @@ class RefusingDynamoDB:
         self.refused_id = refused_id
         self.calls: list[str] = []
 
-    def put_item(self, **request):
-        event_id = request["Item"]["event_id"]["S"]
-        self.calls.append(event_id)
-        if event_id == self.refused_id:
-            raise ClientError(
-                {"Error": {"Code": "ValidationException", "Message": self.MESSAGE}},
-                "PutItem",
-            )
-        return self.real.put_item(**request)
+    def batch_execute_statement(self, Statements):
+        responses = []
+        for statement in Statements:
+            table_name, item = parse_insert(statement["Statement"], statement["Parameters"])
+            event_id = item["event_id"]["S"]
+            self.calls.append(event_id)
+            if event_id == self.refused_id:
+                error = {"Code": "ValidationError", "Message": self.MESSAGE}
+                responses.append({"TableName": table_name, "Error": error})
+            else:
+                responses += self.real.batch_execute_statement(Statements=[statement])["Responses"]
+        return {"Responses": responses}
 
 
 def test_a_validation_error_dead_letters_only_the_refused_item(
@@ -115,7 +118,7 @@ def test_a_validation_error_dead_letters_only_the_refused_item(
     assert letter["detail"] == f"DynamoDB: {RefusingDynamoDB.MESSAGE}"
     assert letter["event_id"] == "evt-000003"
     assert letter["sequence_number"] == sequence_number(3)
-    assert sorted(dynamodb.calls) == [f"evt-{i:06d}" for i in range(30)], "one put each"
+    assert sorted(dynamodb.calls) == [f"evt-{i:06d}" for i in range(30)], "one INSERT each"
 
 
 def test_a_refused_item_the_queue_will_not_take_is_redelivered_not_dropped(aws):

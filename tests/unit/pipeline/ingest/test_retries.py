@@ -20,6 +20,7 @@ from pipeline.ingest.store import (
     WRITE_THREADS,
     Backoff,
 )
+from pipeline.partiql_insert import MAX_STATEMENTS, parse_insert
 from tests.conftest import FakeLambdaContext, load_event
 from tests.events.builders import event_body, good_batch, kinesis_event, kinesis_record
 from tests.events.generate import POISON_INDEX
@@ -56,41 +57,62 @@ def throttled(retry_attempts: int = 2) -> ClientError:
 
 
 class ScriptedDynamoDB:
-    """Answers PutItem from a script, then passes calls to the real (moto) client.
+    """Answers BatchExecuteStatement from scripts, then passes statements to the real (moto)
+    client.
 
-    Steps, one per call (the handler's pool threads take them in turn): "pass",
-    "throttle" (ProvisionedThroughputExceededException after botocore's 2 retries),
-    "unreachable" (connection refused), "missing" (ResourceNotFoundException)."""
+    `calls` scripts whole calls: "pass", "throttle" (ProvisionedThroughputExceededException
+    after botocore's 2 retries), "unreachable" (connection refused). `script` then answers the
+    statements of the calls that pass, one step a statement: "pass", "throttle" (the
+    statement's ProvisionedThroughputExceeded), "missing" (its ResourceNotFound)."""
 
-    def __init__(self, real, script: list[str], then: str = "pass", clock: FakeTime | None = None):
+    def __init__(
+        self,
+        real,
+        script: list[str],
+        then: str = "pass",
+        clock: FakeTime | None = None,
+        calls: list[str] | None = None,
+        calls_then: str = "pass",
+    ):
         self.real = real
         self.script = list(script)
         self.then = then
+        self.call_script = list(calls or [])
+        self.calls_then = calls_then
         self.clock = clock
-        self.calls: list[str] = []  # event_id of each PutItem, in call order
+        self.batches: list[list[str]] = []  # the event_ids of each call, in call order
+        self.statements: list[str] = []  # event_id of each statement answered, in order
         self.lock = threading.Lock()
 
-    def put_item(self, **request):
-        assert request["ConditionExpression"] == WRITE_CONDITION, "an unconditional put"
+    def batch_execute_statement(self, Statements):
+        assert 1 <= len(Statements) <= MAX_STATEMENTS
+        tables_and_items = [parse_insert(s["Statement"], s["Parameters"]) for s in Statements]
         with self.lock:
-            self.calls.append(request["Item"]["event_id"]["S"])
+            self.batches.append([item["event_id"]["S"] for _, item in tables_and_items])
             if self.clock:
                 self.clock.now += CALL_SECONDS
-            step = self.script.pop(0) if self.script else self.then
-        if step == "throttle":
+            call_step = self.call_script.pop(0) if self.call_script else self.calls_then
+        if call_step == "throttle":
             raise throttled()
-        if step == "unreachable":
+        if call_step == "unreachable":
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1:4566")
-        if step == "missing":
-            raise ClientError(
-                {
-                    "Error": {
-                        "Code": "ResourceNotFoundException",
-                        "Message": "Requested resource not found",
-                    }
-                },
-                "PutItem",
-            )
+        responses = []
+        for statement, (table_name, item) in zip(Statements, tables_and_items, strict=True):
+            with self.lock:
+                self.statements.append(item["event_id"]["S"])
+                step = self.script.pop(0) if self.script else self.then
+            if step == "throttle":
+                error = {"Code": "ProvisionedThroughputExceeded", "Message": "throttled"}
+                responses.append({"TableName": table_name, "Error": error})
+            elif step == "missing":
+                error = {"Code": "ResourceNotFound", "Message": "Requested resource not found"}
+                responses.append({"Error": error})
+            else:
+                responses += self.real.batch_execute_statement(Statements=[statement])["Responses"]
+        return {"Responses": responses, "ResponseMetadata": {"RetryAttempts": 0}}
+
+    def put_item(self, **request):  # a DuplicateItem's second look
+        assert request["ConditionExpression"] == WRITE_CONDITION, "an unconditional put"
         return self.real.put_item(**request)
 
 
@@ -126,42 +148,49 @@ def run(processor, event, remaining_ms: int = 60_000) -> dict:
     return process_partial_response(event, classify_record, processor, context)
 
 
-def test_one_conditional_put_per_event(aws):
+def test_one_insert_per_event_25_to_a_call(aws):
     fake_time = FakeTime()
     dynamodb = ScriptedDynamoDB(aws.dynamodb, [])
     processor, _ = make_processor(aws, dynamodb, fake_time)
 
     assert run(processor, good_batch(60)) == {"batchItemFailures": []}
 
-    assert sorted(dynamodb.calls) == sorted(aws.items())
+    assert sorted(dynamodb.statements) == sorted(aws.items())
     assert len(aws.items()) == 60
+    assert sorted(len(batch) for batch in dynamodb.batches) == [10, 25, 25]
 
 
 def test_throttled_writes_that_succeed_on_retry_store_everything(aws):
     fake_time = FakeTime()
-    # Round 1: 30 puts throttled (botocore retried each twice), 5 unreachable; round 2 passes.
-    dynamodb = ScriptedDynamoDB(aws.dynamodb, ["throttle"] * 30 + ["unreachable"] * 5)
+    # Round 1, four calls: one unreachable, one throttled as a whole (botocore retried it
+    # twice), and in the two that pass 30 of the 50 statements throttled. Round 2 passes.
+    dynamodb = ScriptedDynamoDB(aws.dynamodb, ["throttle"] * 30, calls=["unreachable", "throttle"])
     processor, metrics = make_processor(aws, dynamodb, fake_time)
 
     response = run(processor, good_batch(100))
 
     assert response == {"batchItemFailures": []}
     assert len(aws.items()) == 100
-    assert len(dynamodb.calls) == 135
+    assert len(dynamodb.batches) == 4 + 4  # round 2: 80 events, 25 a call
+    assert len(dynamodb.statements) == 50 + 80
     assert metrics.total(names.RECORDS_STORED) == 100
     assert metrics.total(names.RECORDS_FAILED) == 0
-    # botocore's 2 attempts inside each throttled put + the 35 puts of the second round.
-    assert metrics.total(names.WRITE_RETRIES) == 30 * 2 + 35
+    # botocore's 2 attempts inside the throttled call + the 80 events written again.
+    assert metrics.total(names.WRITE_RETRIES) == 2 + 80
     assert len(metrics.values[names.END_TO_END_LATENCY.name]) == 100
     assert fake_time.sleeps, "no backoff between rounds"
     for round_number, slept in enumerate(fake_time.sleeps, start=1):
         assert 0 <= slept <= min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**round_number)
 
 
-@pytest.mark.parametrize("failure", ["throttle", "unreachable"])
+@pytest.mark.parametrize(
+    "failure",
+    [{"then": "throttle"}, {"calls_then": "throttle"}, {"calls_then": "unreachable"}],
+    ids=["statements throttled", "calls throttled", "unreachable"],
+)
 def test_writes_that_never_succeed_are_batch_item_failures_within_the_budget(aws, failure):
     fake_time = FakeTime()
-    dynamodb = ScriptedDynamoDB(aws.dynamodb, [], then=failure, clock=fake_time)
+    dynamodb = ScriptedDynamoDB(aws.dynamodb, [], clock=fake_time, **failure)
     processor, metrics = make_processor(aws, dynamodb, fake_time, safety_margin_s=3.0)
     event = load_event("kinesis-batch-100-one-poison.json")
     started = fake_time.now
@@ -179,8 +208,9 @@ def test_writes_that_never_succeed_are_batch_item_failures_within_the_budget(aws
     assert metrics.total(names.RECORDS_FAILED) == 99
     assert metrics.total(names.RECORDS_STORED) == 0
     assert metrics.total(names.RECORDS_DEAD_LETTERED) == 1
-    assert fake_time.now >= started + 20 - 3 - CALL_SECONDS, "gave up before using the budget"
-    # No put starts after remaining time minus margin; the puts in flight then (one a
+    # It stops when the next jittered backoff (at most the cap) would not fit in the budget.
+    assert fake_time.now >= started + 20 - 3 - BACKOFF_CAP_S, "gave up before using the budget"
+    # No call starts after remaining time minus margin; the calls in flight then (one a
     # thread) end within the margin.
     assert fake_time.now <= started + 20 - 3 + WRITE_THREADS * CALL_SECONDS
 
@@ -198,7 +228,7 @@ def test_a_write_error_that_retrying_cannot_fix_fails_the_records_at_once(aws):
             {"itemIdentifier": r["kinesis"]["sequenceNumber"]} for r in event["Records"]
         ]
     }
-    assert len(dynamodb.calls) == 30
+    assert len(dynamodb.statements) == 30
     assert fake_time.sleeps == []
 
 
@@ -216,7 +246,7 @@ def test_duplicate_event_ids_share_the_fate_of_their_write(aws):
             {"itemIdentifier": records[1]["kinesis"]["sequenceNumber"]},
         ]
     }
-    assert set(dynamodb.calls) == {"evt-000000"}, "one put for both records"
+    assert set(dynamodb.statements) == {"evt-000000"}, "one INSERT for both records"
 
 
 def test_the_real_clock_budget_ends_the_retries(aws):
@@ -234,6 +264,6 @@ def test_the_real_clock_budget_ends_the_retries(aws):
     response = run(processor, good_batch(5), remaining_ms=1_500)
 
     assert len(response["batchItemFailures"]) == 5
-    assert len(dynamodb.calls) >= 2
+    assert len(dynamodb.batches) >= 2
     # Generous bound: the budget is 1 s; this only catches a loop that ignores it.
     assert time.monotonic() - started < 30
