@@ -155,11 +155,11 @@ def environment_file(directory: Path, name: str, shards: int, wcu: int) -> Path:
 
 CASES = {
     # name: (shards, table WCU, extra options, expected knee, expected bottleneck)
-    # The stream cases judge the stream: no end-to-end probes (--probe-rate 0). On 2 cores the
-    # local consumer (a conditional PutItem a record) stores about 600 records/s on one shard,
-    # below what the shards take, so with probes on these runs measure the laptop's consumer
-    # ("ingest consumer throughput"), not the shard limits; the audit still drains and
-    # counts every record after the search.
+    # The stream cases judge the stream: no end-to-end probes (--probe-rate 0), so a consumer
+    # sharing the 2 cores with the producer and both engines cannot decide the knee; the audit
+    # still drains and counts every record after the search. (With one conditional PutItem a
+    # record, #12's first version, the consumer took so much CPU that 2 and 4 shards missed by
+    # 33% and 85%; 25 INSERTs a call, 2026-12-02, gave the cores back.)
     "1shard": (1, 40000, ["--probe-rate", "0"], 1000.0, "kinesis shard writes"),
     "2shards": (2, 40000, ["--probe-rate", "0"], 2000.0, "kinesis shard writes"),
     "4shards": (4, 40000, ["--probe-rate", "0"], 4000.0, "kinesis shard writes"),
@@ -171,18 +171,19 @@ CASES = {
         "kinesis hot shard",
     ),
     # A 200 WCU table with 30 s of burst credit (6,000 write units; AWS keeps up to 300 s):
-    # the local consumer, one conditional PutItem a record on 2 cores, passes on about 600
-    # records/s, so AWS's full 60,000 units would take minutes to spend (a run with 300 s saw
-    # no throttle in 335 s). The method is the same; the burst figure printed must come out
-    # near 6,000 units, which checks the time-to-throttle against a known bucket.
-    # An 880-byte record is stored as an item of just over 1 KB (names and the item's other
-    # attributes count): 2 write units a record, so 200 WCU carry 100 records/s (the run's own
-    # prediction said so on 2026-12-02; 200 was expected before).
+    # AWS's full 60,000 units would take minutes to spend at the overload this machine's
+    # consumer passes on (a run with 300 s saw no throttle in 335 s, 2026-11-29). The method
+    # is the same; the burst figure printed must come out near 6,000 units, which checks the
+    # time-to-throttle against a known bucket. 700-byte records are stored as items of ~850
+    # bytes: 1 write unit each by the run's arithmetic and by the engine's, so 200 WCU carry
+    # 200 records/s. (880-byte records, used until 2026-12-02, make ~1,022-byte items: 1 unit
+    # by the run's estimate, 2 by dynalite's, which counts a few bytes more; the search then
+    # judged its probes against 200 records/s while the table took 100.)
     "table": (
         1,
         200,
-        ["--record-bytes", "880", "--burst-seconds", "30"],
-        100.0,
+        ["--record-bytes", "700", "--burst-seconds", "30"],
+        200.0,
         "dynamodb table writes",
     ),
     # An on-demand table admits max(4,000 write units/s, 2x its peak second of the last 30
@@ -192,10 +193,13 @@ CASES = {
     # the one shard's 1,000 records/s binds first, and nothing in DynamoDB throttles.
     "ondemand": (1, 40000, ["--probe-rate", "0"], 1000.0, "kinesis shard writes"),
     # The read API at its route throttle, 100 requests/s with a burst of 10 (a token bucket
-    # per route: above the rate, a probe throttles after burst / excess seconds), its Lambda
-    # unreserved so no concurrency cap comes first. Each route has its own bucket and 80% of
-    # reads are gets by id: the API admits 100 / 0.8 = 125 requests/s, and the readers' 429s
-    # name the throttle. Requests/s, not records/s.
+    # per route: above the rate, a probe throttles after burst / excess seconds), its Lambda at
+    # the local environment's reserved concurrency of 10: at ~20 ms a request that serves
+    # ~500 requests/s, so no concurrency cap comes first. (Unreserved, the local runtime starts
+    # an environment, a Python process, for every request waiting on a busy machine: on
+    # 2026-12-02 that drove the load average to 96 and 54% of a probe's requests to 5xx.)
+    # Each route has its own bucket and 80% of reads are gets by id: the API admits
+    # 100 / 0.8 = 125 requests/s, and the readers' 429s name the throttle. Requests/s.
     "api": (1, 40000, ["--mix", "read"], 125.0, "API rate limit"),
     # The ingest Lambda at a reserved concurrency of 1 with a handler that sleeps 0.5 s a batch
     # (bench/slow_ingest.py), batches of 100, one shard (one batch at a time, so Lambda never
@@ -218,7 +222,6 @@ ENVIRONMENT_CHANGES: dict[str, dict[str, dict[str, object]]] = {
         "api": {
             "throttling_rate_limit": 100,
             "throttling_burst_limit": 10,
-            "reserved_concurrency": -1,
         }
     },
     "concurrency": {"ingest": {"reserved_concurrency": 1, "batch_size": 100}},
