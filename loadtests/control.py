@@ -37,8 +37,6 @@ LOCAL_REPORT_LAG_S = 1.5  # in-flight calls finishing after the window
 WORKER_REPORT_LAG_S = 4.0  # workers report every 3 s
 DRAIN_IN_FLIGHT_S = 5.0  # after the last phase: let retries and probes finish
 WARMUP_MAX_S = 30.0
-# A table-bound probe's reason when the table wrote fewer records/s than the probe offered.
-TABLE_WROTE_LESS = "AWS/DynamoDB records written/s (ConsumedWriteCapacityUnits), below the rate:"
 WARM_E2E_MS = 3000
 SHARE_OF_READS = {tl.API_GET_EVENT: 0.8, tl.API_QUERY: 0.2}
 
@@ -373,7 +371,6 @@ class Controller:
         if oldest is not None and oldest < end:
             waited_ms = (time.time() - oldest) * 1000
             e2e_p95 = max(e2e_p95 or 0.0, waited_ms)
-        judged_e2e = e2e_p95
         downstream: dict[str, float] = {}
         iterator_age = None
         if self.config.cloudwatch_in_loop:
@@ -389,11 +386,6 @@ class Controller:
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
             if self._table is not None and self._table.per_probe:
                 downstream = self._table.judge_throttles(downstream, int(start), end, target)
-                written = self._table.written_rate(int(start), end)
-                if table_phases.tk.took_rate(written, target):
-                    judged_e2e = None  # the spend's backlog draining at capacity (table_knee)
-                else:
-                    downstream[TABLE_WROTE_LESS] = round(written, 1)
         calls = max(put.counts["calls"], 1)
         result = ProbeResult(
             target_rate=target,
@@ -402,7 +394,7 @@ class Controller:
             throttled_rate=put.rate("throttled"),
             error_rate=put.counts["errors"] / calls,
             latency_p99_ms=put.percentile(99),
-            e2e_p95_ms=judged_e2e,
+            e2e_p95_ms=e2e_p95,
             downstream_throttles=downstream,
         )
         verdict = judge(result, s.search) if s.shape == "capacity" else self._fixed_verdict(result)

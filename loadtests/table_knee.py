@@ -30,12 +30,7 @@ is below the stream's, so the table can be the bottleneck:
    throttling; above capacity it never does. The judged window starts once the table has been
    quiet for `QUIET_SECONDS` (or at the catch-up deadline), and the probe fails if the table
    throttled in it while taking less than the probe's rate (throttles while the table took at
-   least the rate are a backlog draining below capacity, not the probe). The same holds for
-   the produced->readable latency: while the table takes at least the probe's rate, a latency
-   over the limit is the spend's backlog waiting its turn, so it does not fail the probe (it
-   stays in the step's row). A table that took less than the probe's rate fails it, throttles
-   or not: a consumer backing off between throttles, or a backlog only a few seconds old,
-   would otherwise pass a probe the table did not carry.
+   least the rate are a backlog draining below capacity, not the probe).
 3. The knee is what the pipeline accepted at the highest sustained probe (observed). The
    arithmetic prediction (provisioned WCU / write units per stored record, both observed from
    ConsumedWriteCapacityUnits and the records stored) stands beside it, labelled as one.
@@ -161,19 +156,10 @@ def excuse_draining(
     gone, and the table throttles while it does. If the table still took at least the probe's
     rate (within DRAIN_TOLERANCE) the throttles were the drain, not the probe: below capacity.
     Above capacity the table takes only its capacity, less than the rate, and they stand."""
-    if not took_rate(written_rate(consumed_wcu, seconds, units), rate):
+    table_rate = consumed_wcu / seconds / units if seconds > 0 and units > 0 else 0.0
+    if table_rate < rate * (1 - DRAIN_TOLERANCE):
         return throttles
     return {k: v for k, v in throttles.items() if not k.startswith("AWS/DynamoDB")}
-
-
-def written_rate(consumed_wcu: float, seconds: float, units: float) -> float:
-    """Records/s the table wrote: the write units it consumed over the units of a record."""
-    return consumed_wcu / seconds / units if seconds > 0 and units > 0 else 0.0
-
-
-def took_rate(table_rate: float, rate: float) -> bool:
-    """The table wrote at least `rate` records/s, less DRAIN_TOLERANCE."""
-    return table_rate >= rate * (1 - DRAIN_TOLERANCE)
 
 
 def consumer_lag_s(rows: Iterable[dict[str, Any]]) -> float:

@@ -151,12 +151,6 @@ class TablePhases:
         units = self.plan.provisioned_wcu / self.plan.predicted_rate
         return tk.excuse_draining(throttles, consumed, end - int(start), rate, units)
 
-    def written_rate(self, start: float, end: float) -> float:
-        """Records/s the table wrote in [start, end): consumed write units / units a record."""
-        consumed = tk.consumed_units(self._rows(start), start, end)
-        units = self.plan.provisioned_wcu / self.plan.predicted_rate
-        return tk.written_rate(consumed, end - int(start), units)
-
     def spend_then_settle(self, name: str, rate: float, read_rate: float) -> float:
         """Empty the bucket, then hold `rate` until the table is quiet; when judging starts."""
         spend_from = time.time()

@@ -348,13 +348,3 @@ def test_a_consumer_falling_behind_stops_the_burst_before_the_backlog_grows(monk
     assert set_ == [("burst", 600), ("recover", 0.0)]
     assert clock.now <= 1010 + tk.BURST_MAX_LAG_S / 2 + 2  # stopped at a minute behind
     assert "the consumer fell 6" in capsys.readouterr().out
-
-
-def test_the_table_took_the_probe_rate_only_when_it_wrote_that_many_records():
-    # 10 s in which the table took 600 units at 1 unit a record: 60 records/s
-    assert tk.written_rate(600, 10, 1) == 60
-    assert tk.written_rate(1200, 10, 2) == 60  # 2 units a record
-    assert tk.written_rate(0, 0, 1) == 0  # no window, nothing written
-    assert tk.took_rate(60, 55)
-    assert tk.took_rate(60, 61)  # within the 3% drain tolerance
-    assert not tk.took_rate(60, 70)  # above capacity: the table took less
