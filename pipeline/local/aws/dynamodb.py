@@ -9,8 +9,9 @@ by item in order, each item pre-debited with its estimated cost.
 dynalite has no PartiQL: BatchExecuteStatement with the INSERT statements Redline sends
 (`pipeline.partiql_insert`) is run as a BatchGetItem of the keys (which are taken: DuplicateItem,
 one write unit each, as a failed condition costs) and a BatchWriteItem of the rest through the
-same admission, answered statement by statement as AWS does. The table's write lock, which every
-write through the gateway takes, keeps another write from landing between the two.
+same admission, answered statement by statement as AWS does. Every write through the gateway
+holds the locks of its keys (striped by hash), so no other write of those keys lands between
+the two; writes of other keys go on meanwhile.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ from pipeline.local.aws.protocol import (
 )
 
 TARGET_PREFIX = "DynamoDB_20120810"
+KEY_LOCK_STRIPES = 4096  # write locks by key hash: two chunks of 25 keys rarely share one
 NAMESPACE = "AWS/DynamoDB"
 TABLE_INFO_TTL_S = 2.0
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -173,6 +175,12 @@ class _Answer:
         return _Answer.error(table_name, "ProvisionedThroughputExceeded", TABLE_THROTTLE_MESSAGE)
 
 
+def _entry_key(entry: dict[str, Any]) -> dict[str, Any]:
+    """The item (PutRequest) or key (DeleteRequest) of a BatchWriteItem entry."""
+    put = (entry.get("PutRequest") or {}).get("Item")
+    return put if isinstance(put, dict) else (entry.get("DeleteRequest") or {}).get("Key") or {}
+
+
 def _key_of(table: Table, item: dict[str, Any]) -> str | None:
     """The item's primary key as one comparable string; None when a key attribute is missing."""
     names = [name for name in (table.hash_key, table.range_key) if name]
@@ -194,12 +202,16 @@ class DynamoFront:
         # Auto scaling (pipeline/local/aws/autoscaling.py) says which tables are UPDATING.
         self.updating: Callable[[str], bool] = lambda table_name: False
         self.write_fault = WriteThrottleFault()
-        self._write_locks: dict[str, threading.RLock] = {}
+        self._key_stripes = [threading.RLock() for _ in range(KEY_LOCK_STRIPES)]
 
-    def _write_lock(self, table_name: str) -> threading.RLock:
-        """Held around every write to the table (see the module docstring)."""
-        with self._lock:
-            return self._write_locks.setdefault(table_name, threading.RLock())
+    def _key_locks(self, keys: Iterable[tuple[str, str | None]]) -> contextlib.ExitStack:
+        """Held around every write of these (table, key) pairs (see the module docstring):
+        one lock a stripe of their hashes, taken in stripe order so two writers cannot
+        deadlock; writes of other keys go on at once (dynalite overlaps their disk I/O)."""
+        stack = contextlib.ExitStack()
+        for stripe in sorted({hash(key) % KEY_LOCK_STRIPES for key in keys}):
+            stack.enter_context(self._key_stripes[stripe])
+        return stack
 
     def reset(self) -> None:
         with self._lock:
@@ -463,7 +475,9 @@ class DynamoFront:
         table = self._known_table(request["TableName"])
         if table is None:
             return self.engine.call(f"{TARGET_PREFIX}.{operation}", body, auth)
-        with self._write_lock(table.name):
+        source = request.get("Item") if operation == "PutItem" else request.get("Key")
+        key = _key_of(table, source) if isinstance(source, dict) else None
+        with self._key_locks([(table.name, key)]):
             return self._write_locked(table, operation, body, request, auth)
 
     def _write_locked(
@@ -652,9 +666,12 @@ class DynamoFront:
         tables = self._tables_or_passthrough(items) if valid else None
         if tables is None or not 1 <= count <= L.DYNAMODB_BATCH_WRITE_MAX_ITEMS:
             return self.engine.call(f"{TARGET_PREFIX}.BatchWriteItem", body, auth)
-        with contextlib.ExitStack() as held:
-            for name in sorted(tables):
-                held.enter_context(self._write_lock(name))
+        keys = [
+            (name, _key_of(tables[name], _entry_key(entry)))
+            for name, entries in items.items()
+            for entry in entries
+        ]
+        with self._key_locks(keys):
             return self._batch_write_locked(tables, request, auth)
 
     def _batch_write_locked(
@@ -776,7 +793,7 @@ class DynamoFront:
         self, table: Table, inserts: list[tuple[int, dict[str, Any]]], auth: str
     ) -> dict[int, _Answer]:
         """The table's INSERTs: refused items answered alone, then one BatchGetItem of the
-        keys and one BatchWriteItem of the untaken ones, under the table's write lock."""
+        keys and one BatchWriteItem of the untaken ones, holding the keys' locks."""
         answers: dict[int, _Answer] = {}
         candidates: list[tuple[int, dict[str, Any], str]] = []
         for index, item in inserts:
@@ -795,7 +812,7 @@ class DynamoFront:
                 {i: self._insert_one(table.name, item, auth) for i, item, _ in candidates}
             )
             return answers
-        with self._write_lock(table.name):
+        with self._key_locks([(table.name, key) for _, _, key in candidates]):
             taken = self._taken_keys(table, [item for _, item, _ in candidates], auth)
             if taken is None:
                 for index, item, _ in candidates:
