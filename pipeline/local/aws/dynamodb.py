@@ -800,7 +800,9 @@ class DynamoFront:
             refusal = dynamodb_validation.item_refusal(item)
             key = _key_of(table, item)
             if refusal is not None:
-                answers[index] = _Answer.error(table.name, "ValidationError", refusal.message)
+                answers[index] = _Answer.error(
+                    table.name, partiql_insert.VALIDATION_ERROR, refusal.message
+                )
             elif key is None:  # a key attribute missing: dynalite says what is wrong
                 answers[index] = self._insert_one(table.name, item, auth)
             elif self.write_fault.throttles("PutItem"):
