@@ -174,7 +174,7 @@ CASES = {
     # AWS's full 60,000 units would take minutes to spend at the overload this machine's
     # consumer passes on (a run with 300 s saw no throttle in 335 s, 2026-11-29). The method
     # is the same; the burst figure printed must come out near 6,000 units, which checks the
-    # time-to-throttle against a known bucket. 700-byte records are stored as items of ~850
+    # time-to-throttle against a known bucket. 700-byte records are stored as items of 842
     # bytes: 1 write unit each by the run's arithmetic and by the engine's, so 200 WCU carry
     # 200 records/s. (880-byte records, used until 2026-12-02, make ~1,022-byte items: 1 unit
     # by the run's estimate, 2 by dynalite's, which counts a few bytes more; the search then
