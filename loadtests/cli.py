@@ -1118,6 +1118,7 @@ def _table_knee(
         controller.get("table_burst"),
         in_run,
         metrics.RECORDS_STORED.name,
+        controller.get("table_burst_note"),
     )
 
 

@@ -85,6 +85,7 @@ class Controller:
         self.knee: float | None = None  # records/s accepted at the highest sustained probe
         self.knee_target: float | None = None  # the rate that probe asked for
         self.table_burst: dict[str, Any] | None = None  # table-bound: what the burst phase saw
+        self.table_burst_note: str | None = None  # table-bound: why no credit was spent
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.done = False
@@ -145,6 +146,7 @@ class Controller:
         self.end_early()
         self.phases, self.steps = [], []
         self.knee = self.knee_target = self.started_at = self.ended_at = None
+        self.table_burst = self.table_burst_note = self._table = None
         self.done = self._finished = self.completed = False
         self.exit_code = self.error = None
         self._greenlet = None
@@ -254,11 +256,17 @@ class Controller:
         search = KneeSearch(self.config.start_rate, s.rate, criteria)
         self._warmup(min(50.0, self.config.start_rate / 10), min(mix_reads, 2.0))
         table = table_phases.TablePhases.of(self) if self.config.table_plan else None
-        self._table = table
+        if table is not None and table.plan.burst_skipped:
+            self.table_burst_note = table.plan.burst_skipped
+            print(f"warning: {table.plan.burst_skipped}", flush=True)
+            table = None
         if table is not None:
             self.table_burst = table.burst_phase()
             wait = table.catch_up_after_burst_s(self.table_burst)
             self._recover(time.time() + wait, wait)
+            if table.consumer_bound:  # spending before each probe would only grow the backlog
+                self.table_burst_note, table = table.consumer_bound, None
+        self._table = table
         budget_end = time.time() + s.duration_s
         extra_budget = s.duration_s * table_phases.EXTRA_BUDGET if table else 0.0
         probe_s = criteria.settle_s + criteria.hold_s + self.report_lag
@@ -380,7 +388,7 @@ class Controller:
                     start,
                     end,
                     target or self._phase_rate(name),
-                    predict=not self.config.table_plan,  # table-bound: judged by throttles
+                    predict=self._table is None,  # a table whose credit is spent: by throttles
                 )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)
@@ -533,6 +541,7 @@ class Controller:
             "knee_rps": self.knee,
             "knee_target_rps": self.knee_target,
             "table_burst": self.table_burst,
+            "table_burst_note": self.table_burst_note,
             "knee_offered_rps": next(
                 (
                     r.offered_rate

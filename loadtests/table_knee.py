@@ -19,7 +19,11 @@ is below the stream's, so the table can be the bottleneck:
    the table's capacity while it has a backlog, so the bucket stays empty. A consumer that
    cannot pass the overload on (starved of CPU) never lets the table throttle and the stream's
    backlog grows instead, so the burst also stops once the consumer is `BURST_MAX_LAG_S` behind
-   (IteratorAge), with no burst figure: the consumer, not the table, limits that run.
+   (IteratorAge), with no burst figure: the consumer, not the table, limits that run, and the
+   search goes on without spending (step 2), as a search whose table cannot be overloaded.
+   A bucket the stream cannot empty in `MAX_BURST_PHASE_S` (a big table behind a stream that
+   can add little over it: 1,500 WCU behind two shards would take 25 minutes) is not tried:
+   the plan says why, and the search runs as if there were no plan.
 2. Before each probe, spend again. A probe (or a quiet gap) below capacity refills the bucket by
    (capacity - rate) x seconds; the next probe above capacity would spend that before it
    throttled and could pass on credit. So each probe starts with a short overload at
@@ -58,7 +62,8 @@ MIN_OVERLOAD = 1.2  # a table the stream cannot overload by this much is not sea
 STREAM_HEADROOM = 0.9  # the burst phase stays under the stream's limit (a table throttle only)
 QUIET_SECONDS = 2  # a probe is judged once the table has not throttled for this long
 MAX_CATCH_UP_S = 300.0
-BURST_MAX_LAG_S = 60.0  # a consumer this far behind cannot overload the table: stop the burst
+BURST_MAX_LAG_S = 20.0  # a consumer this far behind cannot overload the table: stop the burst
+MAX_BURST_PHASE_S = 600.0  # a full bucket the overload empties in longer is not spent
 DRAIN_TOLERANCE = 0.03  # a draining table takes at least the probe's rate, less this share
 MIN_HOLD_S = 10.0  # judged seconds of a table-bound probe (25-item batches make 5 s lumpy)
 AGREEMENT = 0.05  # observed and predicted knees agree within this share
@@ -78,6 +83,8 @@ class TablePlan:
     spend_rate: float  # the overload that empties the bucket before each probe
     burst_deadline_s: float  # give up the burst phase after this long (a broken table?)
     catch_up_s: float  # the longest a probe waits for the table to go quiet
+    full_bucket_s: float = 0.0  # how long the burst rate takes to empty a full bucket
+    burst_skipped: str | None = None  # why the credit is not spent (the search runs as usual)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +116,14 @@ def plan_for(
     if burst_rate < predicted * MIN_OVERLOAD:
         return None  # the stream throttles before the table can be overloaded: Kinesis binds
     full_bucket_s = burst_seconds * predicted / (burst_rate - predicted)
+    skipped = None
+    if full_bucket_s > MAX_BURST_PHASE_S:
+        skipped = (
+            f"spending the table's burst credit ({burst_seconds:g} s of {provisioned_wcu:g} WCU)"
+            f" at the {burst_rate:.0f} records/s the stream can add would take"
+            f" {full_bucket_s:.0f} s (over {MAX_BURST_PHASE_S:.0f} s): not spent; probes above"
+            f" {predicted:.0f} records/s fail on the arithmetic prediction, labelled as one"
+        )
     return TablePlan(
         table_name=table_name,
         provisioned_wcu=provisioned_wcu,
@@ -118,6 +133,8 @@ def plan_for(
         spend_rate=min(predicted * SPEND_MULTIPLE, burst_rate),
         burst_deadline_s=2 * full_bucket_s + 5 * period_s + 30,
         catch_up_s=max(30.0, 3 * period_s),
+        full_bucket_s=round(full_bucket_s, 1),
+        burst_skipped=skipped,
     )
 
 
@@ -297,8 +314,10 @@ def summary(
     burst: dict[str, Any] | None,
     rows: list[dict[str, Any]],
     stored_metric: str,
+    burst_note: str | None = None,
 ) -> dict[str, Any]:
-    """The table section of summary.json: observed knee, prediction, agreement, burst."""
+    """The table section of summary.json: observed knee, prediction, agreement, burst
+    (`burst_note`: why the burst phase spent no credit, when it did not)."""
     units = units_per_record(rows, stored_metric)
     predicted = plan["provisioned_wcu"] / units if units else None
     result: dict[str, Any] = {
@@ -310,9 +329,18 @@ def summary(
         "prediction_basis": "prediction: provisioned WCU / write units per stored record"
         " (ConsumedWriteCapacityUnits / records stored, observed in the run)",
         "burst": burst,
+        "burst_note": None if burst else burst_note,
     }
-    if knee and predicted:
+    if knee and predicted and not result["burst_note"]:
         result["agreement"] = agreement(knee, predicted, burst is not None).to_dict()
+    elif knee and predicted:
+        result["not_compared"] = (
+            "the knee is the prediction's bound: the table's credit was not spent, so its own"
+            " limit was not observed"
+            if knee >= predicted * (1 - AGREEMENT)
+            else f"the knee is {knee / predicted - 1:+.1%} below the prediction: something"
+            " before the table limited first (see the burst line)"
+        )
     return result
 
 
@@ -331,6 +359,8 @@ def summary_lines(section: dict[str, Any]) -> list[str]:
         )
     )
     verdict = section.get("agreement")
+    if section.get("not_compared"):
+        lines.append(f"  not compared: {section['not_compared']}")
     if verdict:
         agree = verdict["agree"]
         lines.append(f"  {'agree' if agree else 'DISAGREE'}: {verdict['why']}")
@@ -348,6 +378,8 @@ def summary_lines(section: dict[str, Any]) -> list[str]:
             )
             + f"; observed); derived from it, the table carries {carry} before it throttles"
         )
+    elif section.get("burst_note"):
+        lines.append(f"  burst: not observed: {section['burst_note']}")
     else:
         lines.append("  burst: not observed (the burst phase saw no throttle)")
     return lines

@@ -37,6 +37,7 @@ class TablePhases:
     sleep: Callable[[float], None]  # sleeps, checking the target's health
     probe_rate: float
     period_s: int
+    consumer_bound: str | None = None  # set when the burst phase stopped for the consumer's lag
 
     @classmethod
     def of(cls, controller: Any) -> TablePhases:
@@ -110,12 +111,16 @@ class TablePhases:
         first, rows = self._until_throttled(started, plan.burst_deadline_s, tk.BURST_MAX_LAG_S)
         self.set_phase("recover", 0.0, 0.0, self.probe_rate)  # stop overloading at once
         if first is None and tk.consumer_lag_s(rows) > tk.BURST_MAX_LAG_S:
-            print(
-                f"warning: the consumer fell {tk.consumer_lag_s(rows):.0f} s behind before the"
-                " table throttled: the burst phase stops (the consumer, not the table, limits"
-                " this run; the search goes on, its knee may ride on burst credit)",
-                flush=True,
+            stored = tk.consumed_units(rows, started, time.time()) / max(time.time() - started, 1.0)
+            units = plan.provisioned_wcu / plan.predicted_rate
+            self.consumer_bound = (
+                f"the consumer fell {tk.consumer_lag_s(rows):.0f} s behind the"
+                f" {plan.burst_rate:.0f} records/s burst before the table throttled (the table"
+                f" took about {stored / units:.0f} records/s of it): the consumer, not the table,"
+                " limits this run, so no credit was spent and probes above"
+                f" {plan.predicted_rate:.0f} records/s fail on the arithmetic prediction"
             )
+            print(f"warning: {self.consumer_bound}", flush=True)
             return None
         if first is None:
             print(

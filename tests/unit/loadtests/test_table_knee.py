@@ -56,6 +56,19 @@ def test_the_burst_phase_stays_under_the_stream_and_waits_for_its_backlog():
     assert plan.catch_up_after_burst_s(None) == tk.MAX_CATCH_UP_S
 
 
+def test_a_bucket_the_stream_cannot_empty_in_time_is_not_spent():
+    """1,500 WCU behind two shards: 1,800 records/s adds only 300/s over the table, so a full
+    300 s bucket would take 1,500 s to empty. The plan says so instead of running for it."""
+    plan = tk.plan_for("t", True, 1500, 1, 2000, 300)
+    assert plan is not None and plan.burst_rate == 1800
+    assert plan.full_bucket_s == 1500
+    assert plan.burst_skipped is not None
+    assert "would take 1500 s (over 600 s)" in plan.burst_skipped
+    assert "labelled as one" in plan.burst_skipped
+    # the same table with the local gateway's 30 s of credit empties in 150 s: spent
+    assert tk.plan_for("t", True, 1500, 1, 2000, 30).burst_skipped is None
+
+
 def test_two_write_units_a_record_halve_the_predicted_rate():
     plan = tk.plan_for("t", True, 200, 2, 1000, 300)
     assert plan.predicted_rate == 100
@@ -119,6 +132,18 @@ def test_the_summary_predicts_from_observed_units_per_stored_record():
     assert "sustained knee 178 records/s (observed)" in text
     assert "prediction 182 records/s" in text
     assert "burst: not observed" in text
+    # a burst phase that spent nothing says why, in the summary and the report
+    noted = tk.summary(
+        {"table_name": "t", "provisioned_wcu": 200}, 178.0, None, rows, "RecordsStored", "why"
+    )
+    text = "\n".join(tk.summary_lines(noted))
+    assert "burst: not observed: why" in text
+    # unspent credit: the knee is the prediction's own bound, never graded as agreeing with it
+    assert "agree" not in text and "not compared: the knee is the prediction's bound" in text
+    below = tk.summary(
+        {"table_name": "t", "provisioned_wcu": 200}, 120.0, None, rows, "RecordsStored", "why"
+    )
+    assert "-34.0% below the prediction" in below["not_compared"]
 
 
 # -- judging by throttles -----------------------------------------------------------------
@@ -331,7 +356,8 @@ def test_a_kinesis_bound_capacity_search_gets_no_table_phases():
 
 def test_a_consumer_falling_behind_stops_the_burst_before_the_backlog_grows(monkeypatch, capsys):
     """A starved consumer passes less than the overload on: the table never throttles and the
-    stream's backlog grows instead. The burst stops once the consumer is a minute behind."""
+    stream's backlog grows instead. The burst stops once the consumer is BURST_MAX_LAG_S
+    behind, and says the consumer limits the run."""
     clock = FakeClock(1000.0)
     monkeypatch.setattr(table_phases.time, "time", clock.time)
     plan = tk.plan_for("t", True, 200, 1, 1000, 300)
@@ -346,5 +372,7 @@ def test_a_consumer_falling_behind_stops_the_burst_before_the_backlog_grows(monk
     )
     assert phases.burst_phase() is None
     assert set_ == [("burst", 600), ("recover", 0.0)]
-    assert clock.now <= 1010 + tk.BURST_MAX_LAG_S / 2 + 2  # stopped at a minute behind
-    assert "the consumer fell 6" in capsys.readouterr().out
+    assert clock.now <= 1010 + tk.BURST_MAX_LAG_S / 2 + 2  # stopped once that far behind
+    out = capsys.readouterr().out
+    assert f"the consumer fell {tk.BURST_MAX_LAG_S + 2:.0f} s behind" in out
+    assert phases.consumer_bound is not None and "not the table" in phases.consumer_bound
