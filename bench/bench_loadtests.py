@@ -16,7 +16,8 @@
    concurrency of 1 with a handler sleeping 0.5 s a batch of 100 (~200): see each case's comment.
 
 Everything shares this machine (generator, gateway, engines, runtime): say how busy it was.
-`BENCH_CASES=1shard,table` runs a subset.
+`BENCH_CASES=1shard,table` runs a subset; `BENCH_RESULTS=<dir>` keeps each case's run folders
+under `<dir>/<case>/` (otherwise they go with a temporary directory).
 """
 
 # gevent's monkeypatching must come first, as in a Locust process.
@@ -246,7 +247,8 @@ def load_seconds(run_dir: Path, request_types: tuple[str, ...] = (rf.PUT_RECORDS
 def capacity_case(name: str, directory: Path) -> None:
     shards, wcu, extra, expected, resource = CASES[name]
     env = environment_file(directory, name, shards, wcu)
-    results = directory / "results"
+    kept = os.environ.get("BENCH_RESULTS")  # keep each case's run folders there
+    results = Path(kept) / name if kept else directory / "results"
     started = time.monotonic()
     completed = subprocess.run(
         [

@@ -315,6 +315,13 @@ def bottleneck_of_steps(
             "the producers saw",
         ),
         (
+            "produced->readable grew",
+            CONSUMER,
+            "e2e.probe produced->readable growth (ms a second)",
+            "e2e_growth_ms_per_s",
+            "nothing throttled but the consumer fell behind:",
+        ),
+        (
             "produced->readable",
             CONSUMER,
             "e2e.probe produced->readable p95",

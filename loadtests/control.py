@@ -26,7 +26,7 @@ from loadtests.cloudwatch import downstream_throttles
 from loadtests.process import open_acked_file
 from loadtests.runconfig import CONTROLLER_RESULT, RunConfig
 from loadtests.scenarios import Phase, plan
-from loadtests.search import KneeSearch, ProbeResult, Verdict, judge
+from loadtests.search import Growth, KneeSearch, ProbeResult, Verdict, judge, latency_growth
 from loadtests.workers import WorkerLoss, WorkerLost, WorkerWatch, alive_worker_ids, watch
 from reports import runfolder as rf
 
@@ -38,6 +38,7 @@ WORKER_REPORT_LAG_S = 4.0  # workers report every 3 s
 DRAIN_IN_FLIGHT_S = 5.0  # after the last phase: let retries and probes finish
 WARMUP_MAX_S = 30.0
 WARM_E2E_MS = 3000
+E2E_LOOKBACK_S = 30.0  # a probe readable in a probe's window may have been sent this long before
 SHARE_OF_READS = {tl.API_GET_EVENT: 0.8, tl.API_QUERY: 0.2}
 
 
@@ -70,6 +71,7 @@ class StepRow:
     reasons: str = ""
     e2e_p95_ms: float | None = None
     generator_limited: bool = False
+    e2e_growth_ms_per_s: float | None = None
 
 
 class Controller:
@@ -92,7 +94,7 @@ class Controller:
         self.exit_code: int | None = None
         self.error: str | None = None
         self._greenlet: gevent.Greenlet | None = None
-        self._oldest_probe: dict[str, float | None] = {}
+        self._probes_waiting: dict[str, list[float]] = {}
         self._table: table_phases.TablePhases | None = None  # table-bound search only
         self._acked_file: TextIO | None = None
         self._finished = False
@@ -114,13 +116,16 @@ class Controller:
                 self._acked_file = open_acked_file(self.config.work_dir, "master")
             self._acked_file.write("\n".join(acked) + "\n")
             self._acked_file.flush()
-        self._oldest_probe[client_id] = data.get("redline_oldest_probe")
+        self._probes_waiting[client_id] = data.get("redline_probes_waiting") or []
+
+    def probes_waiting(self) -> list[float]:
+        """When each probe not yet readable was meant to be sent, across the workers."""
+        if self.distributed:
+            return sorted(t for waiting in self._probes_waiting.values() for t in waiting)
+        return self.local_state.probes_waiting()
 
     def oldest_probe(self) -> float | None:
-        if self.distributed:
-            values = [v for v in self._oldest_probe.values() if v is not None]
-            return min(values, default=None)
-        return self.local_state.oldest_probe()
+        return min(self.probes_waiting(), default=None)
 
     def close(self) -> None:
         if self._acked_file is not None:
@@ -279,16 +284,22 @@ class Controller:
             if table is not None and table.per_probe:
                 # spending the credit and catching up are not probing: they extend the budget
                 begun = time.time()
-                judged_from = table.spend_then_settle(name, rate, mix_reads)
+                # the trend counts from the rate's start: a backlog the consumer cannot drain
+                # grows from there, one it can shrinks; 10 s of backing off would hide either
+                growth_from, judged_from = table.spend_then_settle(name, rate, mix_reads)
                 added = min(time.time() - begun, extra_budget)
                 budget_end, extra_budget = budget_end + added, extra_budget - added
-                judged_to = judged_from + max(criteria.hold_s, table_phases.tk.MIN_HOLD_S)
+                judged_to = max(
+                    judged_from + max(criteria.hold_s, table_phases.tk.MIN_HOLD_S),
+                    growth_from + table_phases.tk.MIN_TREND_S,
+                )
             else:
                 self.set_phase(name, rate, mix_reads, s.probe_rate)
-                judged_from = time.time() + criteria.settle_s
+                growth_from = time.time()
+                judged_from = growth_from + criteria.settle_s
                 judged_to = judged_from + criteria.hold_s
             self._sleep(judged_to - time.time() + self.report_lag)
-            verdict = self._record_step(step, name, judged_from, judged_to, rate)
+            verdict = self._record_step(step, name, judged_from, judged_to, rate, growth_from)
             search.record(rate, verdict, self.steps[-1].accepted_rate)
             if not verdict.sustained and not search.done:
                 begun = time.time()
@@ -360,8 +371,31 @@ class Controller:
             gevent.sleep(1.0)
 
     # -- measuring ----------------------------------------------------------------------
+    def _growth(self, start: float) -> Growth | None:
+        """produced->readable's trend over the probes that became readable since `start` (by
+        the time each became readable: every one of them is complete), and the oldest probe
+        still waiting, at the time it has waited so far (a lower bound)."""
+        now = time.time()
+        points = [
+            (readable, mean_ms / 1000, count)
+            for second, mean_ms, count in self.timeline.second_means(
+                tl.E2E_PROBE, start - E2E_LOOKBACK_S, now
+            )
+            if start <= (readable := second + 0.5 + mean_ms / 1000) <= now
+        ]
+        oldest = self.oldest_probe()
+        if oldest is not None and oldest >= start - E2E_LOOKBACK_S:
+            points.append((now, now - oldest, 1))
+        return latency_growth(points)
+
     def _record_step(
-        self, index: int, name: str, start: float, end: float, target: float
+        self,
+        index: int,
+        name: str,
+        start: float,
+        end: float,
+        target: float,
+        growth_from: float | None = None,
     ) -> Verdict:
         s = self.config.scenario
         self._check_health()  # a dead part is a broken run, never a failed step
@@ -404,6 +438,7 @@ class Controller:
             latency_p99_ms=put.percentile(99),
             e2e_p95_ms=e2e_p95,
             downstream_throttles=downstream,
+            e2e_growth=self._growth(growth_from) if growth_from is not None else None,
         )
         verdict = judge(result, s.search) if s.shape == "capacity" else self._fixed_verdict(result)
         self.steps.append(
@@ -425,6 +460,9 @@ class Controller:
                 reasons="; ".join(verdict.reasons),
                 e2e_p95_ms=e2e_p95,
                 generator_limited=verdict.generator_limited,
+                e2e_growth_ms_per_s=round(result.e2e_growth.per_s * 1000, 1)
+                if result.e2e_growth
+                else None,
             )
         )
         mark = "sustained" if verdict.sustained else "NOT sustained: " + "; ".join(verdict.reasons)

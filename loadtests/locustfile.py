@@ -71,7 +71,7 @@ def _on_test_stop(environment, **_kwargs):
 @events.report_to_master.add_listener
 def _ship(client_id, data, **_kwargs):
     data["redline_timeline"] = state().timeline.drain()
-    data["redline_oldest_probe"] = state().oldest_probe()
+    data["redline_probes_waiting"] = state().probes_waiting()
     data["redline_acked"] = state().drain_acked()
 
 

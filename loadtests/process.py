@@ -26,6 +26,7 @@ from loadtests.timeline import Timeline
 
 READ_GET_SHARE = 0.8  # of reader requests: get by id; the rest query by type
 KNOWN_STORED_MAX = 5000
+MAX_PROBES_SHIPPED = 500  # waiting probes a worker reports (at most 30 s x the probe rate)
 
 
 DISPATCH_POLL_S = 0.05
@@ -180,6 +181,10 @@ class ProcessState:
 
     def oldest_probe(self) -> float | None:
         return min(self.probes_in_flight.values(), default=None)
+
+    def probes_waiting(self) -> list[float]:
+        """When each probe still waiting to be readable was meant to be sent (oldest first)."""
+        return sorted(self.probes_in_flight.values())[:MAX_PROBES_SHIPPED]
 
     def close(self) -> None:
         for feed in (self.producer_feed, self.reader_feed, self.probe_feed):

@@ -6,6 +6,8 @@ the Locust master feeds it the measured windows.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from loadtests.scenarios import Search
@@ -23,6 +25,48 @@ class ProbeResult:
     latency_p99_ms: float
     e2e_p95_ms: float | None = None  # None when no probe completed in the window
     downstream_throttles: dict[str, float] = field(default_factory=dict)  # metric -> count
+    e2e_growth: Growth | None = None  # how produced->readable moved over the probe
+
+
+@dataclass(frozen=True)
+class Growth:
+    """The trend of produced->readable latency over a probe, by the time each probe became
+    readable.
+
+    A pipeline that stores what it is given keeps that latency flat. One that stores C records/s
+    of a rate R > C is, at any moment, storing what was sent C / R as long ago: the latency of
+    what becomes readable climbs by 1 - C / R seconds every second, the share of the offered
+    rate it does not store (AWS's IteratorAge rises the same way). Client-side: the probes' own
+    timings, never the pipeline's counters."""
+
+    per_s: float  # seconds of latency gained per second: the share of the rate not stored
+    stderr: float
+    samples: int
+
+    @property
+    def significant(self) -> bool:
+        return self.per_s > GROWTH_SIGNIFICANCE * self.stderr
+
+
+GROWTH_SIGNIFICANCE = 2.0  # a slope counts when it is this many standard errors above 0
+MIN_GROWTH_SAMPLES = 6
+
+
+def latency_growth(points: Iterable[tuple[float, float, float]]) -> Growth | None:
+    """Weighted least squares of latency (s) on time (s): (time, latency, weight) points, a
+    weight being how many probes a point stands for (a second's mean latency weighs its count).
+    None with too few probes."""
+    rows = [(t, y, w) for t, y, w in points if w > 0]
+    n = sum(w for _, _, w in rows)
+    if n < MIN_GROWTH_SAMPLES or len({t for t, _, _ in rows}) < 3:
+        return None
+    mean_t = sum(t * w for t, _, w in rows) / n
+    mean_y = sum(y * w for _, y, w in rows) / n
+    sxx = sum(w * (t - mean_t) ** 2 for t, _, w in rows)
+    slope = sum(w * (t - mean_t) * (y - mean_y) for t, y, w in rows) / sxx
+    residual = sum(w * (y - mean_y - slope * (t - mean_t)) ** 2 for t, y, w in rows)
+    stderr = math.sqrt(residual / max(n - 2, 1) / sxx)
+    return Growth(slope, stderr, int(n))
 
 
 @dataclass(frozen=True)
@@ -57,6 +101,13 @@ def judge(result: ProbeResult, criteria: Search) -> Verdict:
     if result.e2e_p95_ms is not None and result.e2e_p95_ms > criteria.e2e_limit_ms:
         reasons.append(
             f"produced->readable p95 {result.e2e_p95_ms:.0f} ms > {criteria.e2e_limit_ms:.0f} ms"
+        )
+    growth = result.e2e_growth
+    if growth is not None and growth.per_s > criteria.backlog_growth and growth.significant:
+        reasons.append(
+            f"produced->readable grew {growth.per_s * 1000:.0f} ms a second"
+            f" (+-{growth.stderr * 1000:.0f}, {growth.samples} probes): the pipeline stored"
+            f" about {min(growth.per_s, 1):.0%} less than it was given"
         )
     for metric, value in sorted(result.downstream_throttles.items()):
         if value > 0:

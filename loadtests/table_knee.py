@@ -66,6 +66,10 @@ BURST_MAX_LAG_S = 20.0  # a consumer this far behind cannot overload the table: 
 MAX_BURST_PHASE_S = 600.0  # a full bucket the overload empties in longer is not spent
 DRAIN_TOLERANCE = 0.03  # a draining table takes at least the probe's rate, less this share
 MIN_HOLD_S = 10.0  # judged seconds of a table-bound probe (25-item batches make 5 s lumpy)
+# seconds of a table-bound probe's rate its latency trend is fitted over, at least: a consumer
+# backing off up to 5 s after each throttle makes the latency jump by seconds, and the trend
+# of a rate 5% over capacity (50 ms a second) shows only over a few such jumps
+MIN_TREND_S = 25.0
 AGREEMENT = 0.05  # observed and predicted knees agree within this share
 CARRY_OVERLOADS = (1.5, 2.0, 3.0)
 TABLE_THROTTLE_METRICS = ("WriteThrottleEvents", "ThrottledRequests")

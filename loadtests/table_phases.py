@@ -156,8 +156,9 @@ class TablePhases:
         units = self.plan.provisioned_wcu / self.plan.predicted_rate
         return tk.excuse_draining(throttles, consumed, end - int(start), rate, units)
 
-    def spend_then_settle(self, name: str, rate: float, read_rate: float) -> float:
-        """Empty the bucket, then hold `rate` until the table is quiet; when judging starts."""
+    def spend_then_settle(self, name: str, rate: float, read_rate: float) -> tuple[float, float]:
+        """Empty the bucket, then hold `rate` until the table is quiet; (when the rate began,
+        when judging starts)."""
         spend_from = time.time()
         self.set_phase(SPEND, self.plan.spend_rate, 0.0, self.probe_rate)
         self._until_throttled(spend_from, SPEND_DEADLINE_S)
@@ -168,4 +169,4 @@ class TablePhases:
             throttled = tk.throttle_seconds(self._rows(started))
             if tk.quiet_since(throttled, time.time(), started, self.period_s):
                 break
-        return time.time()
+        return started, time.time()

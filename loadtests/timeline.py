@@ -140,6 +140,19 @@ class Timeline:
                 histogram.add(bucket.histogram)
         return WindowStats(seconds=max(last - first, 0), counts=counts, histogram=histogram)
 
+    def second_means(
+        self, request_type: str, start: float, end: float
+    ) -> list[tuple[int, float, int]]:
+        """(second, mean latency ms, samples) for each second in [start, end) with samples."""
+        first, last = int(start), int(end)
+        return sorted(
+            (second, bucket.histogram.get_mean_value(), bucket.histogram.get_total_count())
+            for (second, kind), bucket in self.buckets.items()
+            if kind == request_type
+            and first <= second < last
+            and bucket.histogram.get_total_count()
+        )
+
     def seconds(self) -> list[int]:
         return sorted({second for second, _ in self.buckets})
 

@@ -76,8 +76,14 @@ STEPS_COLUMNS: Final = (
     "reasons",  # why the step was not sustained, "; "-separated ("" when sustained)
     "e2e_p95_ms",  # produced -> readable p95 of the step's probes (empty: none completed)
     "generator_limited",  # true when the load generator could not send the target rate
+    "e2e_growth_ms_per_s",  # produced -> readable's trend over the probe (empty: too few)
 )
-STEPS_OPTIONAL_COLUMNS: Final = ("reasons", "e2e_p95_ms", "generator_limited")
+STEPS_OPTIONAL_COLUMNS: Final = (
+    "reasons",
+    "e2e_p95_ms",
+    "generator_limited",
+    "e2e_growth_ms_per_s",
+)
 
 # The CloudWatch metrics of the run window, long format.
 CLOUDWATCH_COLUMNS: Final = (

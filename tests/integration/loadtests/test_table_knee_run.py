@@ -8,61 +8,31 @@ throttle; the search's knee comes from throttles, near the table's capacity.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from pipeline.config import load_environment, parse_environment, to_tfvars
 from reports import runfolder as rf
+from tests.integration.loadtests.capacity_runs import environment_file, run_capacity
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 WCU = 60
 pytestmark = [pytest.mark.integration, pytest.mark.long]  # make test-long, make bench
 
 
-def small_table_environment(directory: Path) -> Path:
-    data = to_tfvars(load_environment("local"))
-    data["stream"].update(shard_count=1)
-    data["table"].update(write_capacity=WCU, read_capacity=500)
-    data["table"]["type_index"].update(write_capacity=WCU, read_capacity=500)
-    data["ingest"].update(reserved_concurrency=-1)
-    parse_environment(data)
-    path = directory / "small-table.tfvars.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
 @pytest.mark.timeout(900)  # the stack, a burst phase, a spend before each probe, the audit
 def test_a_table_bound_search_spends_the_burst_then_finds_the_knee_from_throttles(tmp_path):
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "loadtests",
-            "run",
-            "--scenario",
-            "capacity",
-            "--env",
-            str(small_table_environment(tmp_path)),
-            "--burst-seconds",
-            "5",
-            "--duration",
-            "45",
-            "--results",
-            str(tmp_path / "results"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=840,
-        check=False,
+    small_table = environment_file(
+        tmp_path,
+        "small-table",
+        stream={"shard_count": 1},
+        table={
+            "write_capacity": WCU,
+            "read_capacity": 500,
+            "type_index": {"name": "by_type", "write_capacity": WCU, "read_capacity": 500},
+        },
+        ingest={"reserved_concurrency": -1},
     )
-    output = completed.stdout + completed.stderr
-    run_dir = (tmp_path / "results" / rf.LATEST_LINK).resolve()
-    summary = json.loads((run_dir / rf.SUMMARY_JSON).read_text())
+    output, run_dir, summary = run_capacity(
+        tmp_path, small_table, "--burst-seconds", "5", "--duration", "45", timeout_s=840
+    )
     table = summary["table_knee"]
     assert table is not None, output
     assert table["table"] == "redline-events-local"

@@ -49,6 +49,19 @@ def test_a_consumer_falling_behind_without_throttles_is_named_as_such():
     assert "nothing throttled" in found["evidence"]
 
 
+def test_a_consumer_whose_backlog_grew_is_named_with_the_growth_as_its_figure():
+    reasons = (
+        "produced->readable grew 188 ms a second (+-26, 8 probes): the pipeline stored about"
+        " 19% less than it was given"
+    )
+    steps = [step(1, 244, False, reasons, e2e_p95_ms=3887, e2e_growth_ms_per_s=188.0)]
+    found = bottleneck_of_steps(steps, [])
+    assert found["resource"] == CONSUMER
+    assert found["metric"] == "e2e.probe produced->readable growth (ms a second)"
+    assert found["value"] == 188.0
+    assert "stored about 19% less" in found["evidence"]
+
+
 def test_shard_throttles_seen_by_the_producer_name_the_shards():
     steps = [step(1, 1100, False, "throttled 98 records/s", throttled_rate=98)]
     assert bottleneck_of_steps(steps, [])["resource"] == "kinesis shard writes"

@@ -1,7 +1,7 @@
 import pytest
 
 from loadtests.scenarios import Search
-from loadtests.search import KneeSearch, ProbeResult, judge
+from loadtests.search import KneeSearch, ProbeResult, judge, latency_growth
 
 CRITERIA = Search()
 
@@ -120,3 +120,73 @@ def test_the_reported_knee_is_what_the_highest_sustained_probe_accepted():
         search.record(rate, judge(result, CRITERIA), result.accepted_rate)
     assert search.knee_accepted == pytest.approx(search.knee * 0.985)
     assert search.knee_accepted < search.knee
+
+
+# -- a consumer that falls behind: produced->readable's trend ------------------------------
+
+
+def consumer_with_capacity(capacity: float, probes_per_s: float = 1.0, seconds: int = 7, seed=1):
+    """Kinesis takes every record; the consumer stores `capacity` records/s. What becomes
+    readable t s into the probe was sent capacity / rate x t in: it waited base +
+    (1 - capacity / rate) x t, the backlog's age (with jitter)."""
+    import random
+
+    jitter = random.Random(seed)
+
+    def respond(rate: float) -> ProbeResult:
+        behind = max(1 - capacity / rate, 0.0)
+        readable = [i / probes_per_s for i in range(int(seconds * probes_per_s))]
+        points = [(t, 1.0 + behind * t + jitter.uniform(-0.3, 0.3), 1) for t in readable]
+        growth = latency_growth(points)
+        return ProbeResult(
+            target_rate=rate,
+            offered_rate=rate,
+            accepted_rate=rate,
+            throttled_rate=0,
+            error_rate=0,
+            latency_p99_ms=30,
+            e2e_p95_ms=max(y for _, y, _ in points) * 1000,
+            e2e_growth=growth,
+        )
+
+    return respond
+
+
+def test_a_straight_line_of_latencies_gives_its_slope():
+    growth = latency_growth([(t, 2.0 + 0.25 * t, 1) for t in range(10)])
+    assert growth.per_s == pytest.approx(0.25)
+    assert growth.stderr == pytest.approx(0.0, abs=1e-9) and growth.significant
+    # a second's mean weighs its probes: the same slope as fitting each probe
+    weighted = latency_growth([(0, 1.0, 3), (1, 1.5, 1), (2, 2.0, 2)])
+    each = latency_growth([(0, 1.0, 1)] * 3 + [(1, 1.5, 1)] + [(2, 2.0, 1)] * 2)
+    assert weighted.per_s == pytest.approx(each.per_s)
+    assert weighted.samples == 6
+
+
+def test_too_few_probes_give_no_trend():
+    assert latency_growth([(0, 1.0, 1), (1, 1.2, 1), (2, 1.1, 1)]) is None
+    assert latency_growth([(0, 1.0, 4), (1, 1.2, 4)]) is None  # two seconds: no line
+
+
+def test_a_consumer_falling_behind_fails_the_probe_before_the_backlog_is_8_s_old():
+    # GIVEN a consumer storing 200 records/s, 45% over it for 7 s: the backlog is ~3 s old
+    result = consumer_with_capacity(200)(290)
+    assert result.e2e_p95_ms < CRITERIA.e2e_limit_ms  # the absolute limit alone passes it
+    # WHEN judged THEN the trend fails it and says by how much
+    verdict = judge(result, CRITERIA)
+    assert not verdict.sustained
+    assert "produced->readable grew" in verdict.reasons[0]
+    assert "stored about 3" in verdict.reasons[0]  # 90 of 290 records/s: 31%
+
+
+def test_jitter_at_a_rate_the_consumer_carries_does_not_fail_the_probe():
+    for seed in range(20):
+        assert judge(consumer_with_capacity(200, seed=seed)(190), CRITERIA).sustained
+
+
+@pytest.mark.parametrize("probes_per_s", [1.0, 4.0])
+def test_a_consumer_bound_knee_is_found_from_the_trend(probes_per_s):
+    respond = consumer_with_capacity(200, probes_per_s, seconds=10)
+    search, _ = search_knee(respond, 100)
+    assert search.done
+    assert 200 * 0.95 <= search.knee <= 200 * 1.05

@@ -243,7 +243,8 @@ def test_each_probe_spends_the_refilled_credit_then_is_judged_once_the_table_is_
     monkeypatch.setattr(table_phases.time, "time", clock.time)
     # the spend overload throttles 3 s in; the consumer then catches up by 2010
     phases, set_ = phases_with(2003, clock, quiet_after=2010)
-    judged_from = phases.spend_then_settle("probe-180", 180, 0.0)
+    rate_from, judged_from = phases.spend_then_settle("probe-180", 180, 0.0)
+    assert rate_from <= 2004  # the probe's rate began as soon as the spend throttled
     assert set_ == [("spend", 400), ("probe-180", 180)]  # no idle gap to refill the bucket
     assert judged_from >= 2012  # two whole quiet seconds after the last throttle
 
@@ -253,7 +254,7 @@ def test_a_probe_above_capacity_is_judged_at_the_catch_up_deadline(monkeypatch):
     monkeypatch.setattr(table_phases.time, "time", clock.time)
     phases, _ = phases_with(2001, clock)  # throttles and never stops
     started = clock.now
-    judged_from = phases.spend_then_settle("probe-260", 260, 0.0)
+    _, judged_from = phases.spend_then_settle("probe-260", 260, 0.0)
     assert judged_from - started <= 1 + phases.plan.catch_up_s + 2
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from loadtests.timeline import PUT_RECORDS, Timeline, new_histogram, record_ms
+from loadtests.timeline import E2E_PROBE, PUT_RECORDS, Timeline, new_histogram, record_ms
 
 
 def test_window_sums_counts_and_merges_latency():
@@ -43,3 +43,16 @@ def test_merging_twice_into_the_same_second_adds_up():
     window = master.window([PUT_RECORDS], 10, 11)
     assert window.counts["throttled"] == 5
     assert window.samples == 2
+
+
+def test_second_means_give_each_seconds_mean_latency_and_count_for_the_trend():
+    timeline = Timeline()
+    timeline.record(E2E_PROBE, 100.2, 1000, calls=1)
+    timeline.record(E2E_PROBE, 100.7, 3000, calls=1)
+    timeline.record(E2E_PROBE, 102.1, 1500, calls=1)
+    timeline.record(PUT_RECORDS, 101.0, 50, calls=1)  # another type: not a probe
+    timeline.record(E2E_PROBE, 103.0, None, calls=1, errors=1)  # never readable: no latency
+    means = timeline.second_means(E2E_PROBE, 100, 104)
+    assert [(s, n) for s, _, n in means] == [(100, 2), (102, 1)]
+    assert means[0][1] == pytest.approx(2000, rel=0.01)
+    assert timeline.second_means(E2E_PROBE, 101, 102) == []
