@@ -1101,6 +1101,7 @@ def _table_knee(
 ) -> dict[str, Any] | None:
     """Table-bound searches: the observed knee, the prediction beside it, the burst."""
     from loadtests import table_knee
+    from loadtests.cloudwatch import TABLE_OVERSPEND
     from pipeline import metrics
 
     if not config.table_plan:
@@ -1119,6 +1120,11 @@ def _table_knee(
         in_run,
         metrics.RECORDS_STORED.name,
         controller.get("table_burst_note"),
+        any(  # a probe failed on the prediction alone: nothing it did failed it
+            (step.get("reasons") or "").startswith(TABLE_OVERSPEND) and ";" not in step["reasons"]
+            for step in controller.get("steps") or []
+            if not step.get("sustained")
+        ),
     )
 
 

@@ -96,6 +96,7 @@ class Controller:
         self._greenlet: gevent.Greenlet | None = None
         self._probes_waiting: dict[str, list[float]] = {}
         self._table: table_phases.TablePhases | None = None  # table-bound search only
+        self._probe_on_credit = False  # the spend before this probe saw no throttle
         self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
@@ -286,7 +287,15 @@ class Controller:
                 begun = time.time()
                 # the trend counts from the rate's start: a backlog the consumer cannot drain
                 # grows from there, one it can shrinks; 10 s of backing off would hide either
-                growth_from, judged_from = table.spend_then_settle(name, rate, mix_reads)
+                growth_from, judged_from, spent = table.spend_then_settle(name, rate, mix_reads)
+                self._probe_on_credit = not spent
+                if not spent:
+                    print(
+                        f"  the spend saw no throttle in {table_phases.SPEND_DEADLINE_S:.0f} s"
+                        f" at {table.plan.spend_rate:.0f} records/s: the table may still hold"
+                        f" credit, so {name} is also judged against the prediction (labelled)",
+                        flush=True,
+                    )
                 added = min(time.time() - begun, extra_budget)
                 budget_end, extra_budget = budget_end + added, extra_budget - added
                 judged_to = max(
@@ -422,7 +431,8 @@ class Controller:
                     start,
                     end,
                     target or self._phase_rate(name),
-                    predict=self._table is None,  # a table whose credit is spent: by throttles
+                    # a table whose credit was spent is judged by its throttles alone
+                    predict=self._table is None or self._probe_on_credit,
                 )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)

@@ -319,9 +319,11 @@ def summary(
     rows: list[dict[str, Any]],
     stored_metric: str,
     burst_note: str | None = None,
+    prediction_bound: bool = False,
 ) -> dict[str, Any]:
     """The table section of summary.json: observed knee, prediction, agreement, burst
-    (`burst_note`: why the burst phase spent no credit, when it did not)."""
+    (`burst_note`: why the burst phase spent no credit, when it did not; `prediction_bound`:
+    a probe failed on the arithmetic prediction, its spend having left credit)."""
     units = units_per_record(rows, stored_metric)
     predicted = plan["provisioned_wcu"] / units if units else None
     result: dict[str, Any] = {
@@ -335,16 +337,15 @@ def summary(
         "burst": burst,
         "burst_note": None if burst else burst_note,
     }
-    if knee and predicted and not result["burst_note"]:
-        result["agreement"] = agreement(knee, predicted, burst is not None).to_dict()
-    elif knee and predicted:
+    bounded = result["burst_note"] or prediction_bound
+    if knee and predicted and bounded and knee >= predicted * (1 - AGREEMENT):
         result["not_compared"] = (
-            "the knee is the prediction's bound: the table's credit was not spent, so its own"
-            " limit was not observed"
-            if knee >= predicted * (1 - AGREEMENT)
-            else f"the knee is {knee / predicted - 1:+.1%} below the prediction: something"
-            " before the table limited first (see the burst line)"
+            "the knee is the prediction's bound: the table's credit was not spent"
+            + (" before every probe" if burst else "")
+            + ", so its own limit was not observed"
         )
+    elif knee and predicted:
+        result["agreement"] = agreement(knee, predicted, burst is not None).to_dict()
     return result
 
 

@@ -156,12 +156,15 @@ class TablePhases:
         units = self.plan.provisioned_wcu / self.plan.predicted_rate
         return tk.excuse_draining(throttles, consumed, end - int(start), rate, units)
 
-    def spend_then_settle(self, name: str, rate: float, read_rate: float) -> tuple[float, float]:
+    def spend_then_settle(
+        self, name: str, rate: float, read_rate: float
+    ) -> tuple[float, float, bool]:
         """Empty the bucket, then hold `rate` until the table is quiet; (when the rate began,
-        when judging starts)."""
+        when judging starts, whether the spend saw the table throttle: if not, the bucket may
+        still hold credit the probe can ride on)."""
         spend_from = time.time()
         self.set_phase(SPEND, self.plan.spend_rate, 0.0, self.probe_rate)
-        self._until_throttled(spend_from, SPEND_DEADLINE_S)
+        first, _ = self._until_throttled(spend_from, SPEND_DEADLINE_S)
         self.set_phase(name, rate, read_rate, self.probe_rate)
         started = time.time()
         while time.time() < started + self.plan.catch_up_s:
@@ -169,4 +172,4 @@ class TablePhases:
             throttled = tk.throttle_seconds(self._rows(started))
             if tk.quiet_since(throttled, time.time(), started, self.period_s):
                 break
-        return started, time.time()
+        return started, time.time(), first is not None

@@ -143,7 +143,18 @@ def test_the_summary_predicts_from_observed_units_per_stored_record():
     below = tk.summary(
         {"table_name": "t", "provisioned_wcu": 200}, 120.0, None, rows, "RecordsStored", "why"
     )
-    assert "-34.0% below the prediction" in below["not_compared"]
+    assert below["agreement"]["distrust"] == "prediction"  # below it: graded as usual
+    # a burst observed, but a probe failed on the prediction (its spend left credit)
+    bound = tk.summary(
+        {"table_name": "t", "provisioned_wcu": 200},
+        196.0,
+        {"time_to_throttle_s": 16},
+        rows,
+        "RecordsStored",
+        prediction_bound=True,
+    )
+    assert "agreement" not in bound
+    assert "not spent before every probe" in bound["not_compared"]
 
 
 # -- judging by throttles -----------------------------------------------------------------
@@ -243,10 +254,23 @@ def test_each_probe_spends_the_refilled_credit_then_is_judged_once_the_table_is_
     monkeypatch.setattr(table_phases.time, "time", clock.time)
     # the spend overload throttles 3 s in; the consumer then catches up by 2010
     phases, set_ = phases_with(2003, clock, quiet_after=2010)
-    rate_from, judged_from = phases.spend_then_settle("probe-180", 180, 0.0)
+    rate_from, judged_from, spent = phases.spend_then_settle("probe-180", 180, 0.0)
+    assert spent  # the table throttled: its bucket is empty
     assert rate_from <= 2004  # the probe's rate began as soon as the spend throttled
     assert set_ == [("spend", 400), ("probe-180", 180)]  # no idle gap to refill the bucket
     assert judged_from >= 2012  # two whole quiet seconds after the last throttle
+
+
+def test_a_spend_that_sees_no_throttle_says_the_probe_may_ride_on_credit(monkeypatch):
+    """A weak overload (the stream adds little over the table) cannot empty a bucket a probe
+    below capacity refilled: the spend ends at its deadline and says so."""
+    clock = FakeClock(2000.0)
+    monkeypatch.setattr(table_phases.time, "time", clock.time)
+    phases, set_ = phases_with(10**9, clock)  # never throttles
+    rate_from, _, spent = phases.spend_then_settle("probe-190", 190, 0.0)
+    assert not spent
+    assert rate_from - 2000 >= table_phases.SPEND_DEADLINE_S  # spent its whole deadline
+    assert set_ == [("spend", 400), ("probe-190", 190)]
 
 
 def test_a_probe_above_capacity_is_judged_at_the_catch_up_deadline(monkeypatch):
@@ -254,7 +278,7 @@ def test_a_probe_above_capacity_is_judged_at_the_catch_up_deadline(monkeypatch):
     monkeypatch.setattr(table_phases.time, "time", clock.time)
     phases, _ = phases_with(2001, clock)  # throttles and never stops
     started = clock.now
-    _, judged_from = phases.spend_then_settle("probe-260", 260, 0.0)
+    _, judged_from, _ = phases.spend_then_settle("probe-260", 260, 0.0)
     assert judged_from - started <= 1 + phases.plan.catch_up_s + 2
 
 
