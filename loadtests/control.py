@@ -96,7 +96,6 @@ class Controller:
         self._greenlet: gevent.Greenlet | None = None
         self._probes_waiting: dict[str, list[float]] = {}
         self._table: table_phases.TablePhases | None = None  # table-bound search only
-        self._probe_on_credit = False  # the spend before this probe saw no throttle
         self._acked_file: TextIO | None = None
         self._finished = False
         self.completed = False
@@ -288,7 +287,7 @@ class Controller:
                 # the trend counts from the rate's start: a backlog the consumer cannot drain
                 # grows from there, one it can shrinks; 10 s of backing off would hide either
                 growth_from, judged_from, spent = table.spend_then_settle(name, rate, mix_reads)
-                self._probe_on_credit = not spent
+                on_credit = not spent
                 if not spent:
                     print(
                         f"  the spend saw no throttle in {table_phases.SPEND_DEADLINE_S:.0f} s"
@@ -304,11 +303,14 @@ class Controller:
                 )
             else:
                 self.set_phase(name, rate, mix_reads, s.probe_rate)
+                on_credit = False
                 growth_from = time.time()
                 judged_from = growth_from + criteria.settle_s
                 judged_to = judged_from + criteria.hold_s
             self._sleep(judged_to - time.time() + self.report_lag)
-            verdict = self._record_step(step, name, judged_from, judged_to, rate, growth_from)
+            verdict = self._record_step(
+                step, name, judged_from, judged_to, rate, growth_from, on_credit
+            )
             search.record(rate, verdict, self.steps[-1].accepted_rate)
             if not verdict.sustained and not search.done:
                 begun = time.time()
@@ -405,7 +407,10 @@ class Controller:
         end: float,
         target: float,
         growth_from: float | None = None,
+        on_credit: bool = False,
     ) -> Verdict:
+        """Judge [start, end); `growth_from`: where produced->readable's trend starts;
+        `on_credit`: the spend before a table-bound probe saw no throttle."""
         s = self.config.scenario
         self._check_health()  # a dead part is a broken run, never a failed step
         put = self.timeline.window([tl.PUT_RECORDS], start, end)
@@ -432,7 +437,7 @@ class Controller:
                     end,
                     target or self._phase_rate(name),
                     # a table whose credit was spent is judged by its throttles alone
-                    predict=self._table is None or self._probe_on_credit,
+                    predict=self._table is None or on_credit,
                 )
             except Exception as exc:  # metrics are evidence, not a reason to stop the search
                 print(f"warning: CloudWatch not readable: {exc}", file=sys.stderr, flush=True)

@@ -179,9 +179,6 @@ class ProcessState:
         self.reader_feed.set_rate(float(data.get("reads", 0)), at)
         self.probe_feed.set_rate(float(data.get("probes", 0)), at)
 
-    def oldest_probe(self) -> float | None:
-        return min(self.probes_in_flight.values(), default=None)
-
     def probes_waiting(self) -> list[float]:
         """When each probe still waiting to be readable was meant to be sent (oldest first)."""
         return sorted(self.probes_in_flight.values())[:MAX_PROBES_SHIPPED]
